@@ -1,0 +1,31 @@
+import cluster from 'node:cluster';
+import { EXIT_CANNOT_START, runPrimary, type WorkerMessage } from './primary';
+import { readSettings } from './settings';
+import { startGateway } from './worker';
+
+/** `npm start`: the primary forks the workers; each worker serves the app. */
+const settings = (() => {
+  try {
+    return readSettings(process.argv.slice(2), process.env);
+  } catch (err) {
+    process.stderr.write(`vidai: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+})();
+
+if (cluster.isPrimary) {
+  runPrimary(settings);
+} else {
+  const gateway = await startGateway(settings, process.env).catch((err: NodeJS.ErrnoException) => {
+    process.stderr.write(`vidai: worker could not start: ${err.code ?? err.message}\n`);
+    process.exit(EXIT_CANNOT_START);
+  });
+  process.send?.({ type: 'listening', port: gateway.port } satisfies WorkerMessage);
+  const drain = () => void gateway.drain().then(() => process.exit(0));
+  process.on('message', (message: WorkerMessage) => {
+    if (message.type === 'shutdown') drain();
+  });
+  // A terminal's Ctrl-C reaches the whole process group; the primary coordinates, workers drain.
+  process.on('SIGINT', drain);
+  process.on('SIGTERM', drain);
+}

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { createApp } from '../src/app';
+import { PolicyStore } from '../src/policy/policy-store';
+import { loadConfig } from './config-file';
+import { readAdminKey } from './admin-key';
+import { createLogger } from './log';
+import type { Settings } from './settings';
+import { openSqlite } from './sqlite';
+import { undiciTransport } from './undici-transport';
+
+export interface RunningGateway {
+  port: number;
+  /** Stops accepting, lets in-flight requests (streams included) finish, then releases everything. */
+  drain(): Promise<void>;
+}
+
+/** How often each process checks the policy version: well inside the 1 s revocation bound. */
+const POLICY_POLL_MS = 250;
+
+/** One serving process: the Hono app over node:http, with its own SQLite reader and upstream pool. */
+export async function startGateway(
+  settings: Settings,
+  env: NodeJS.ProcessEnv,
+): Promise<RunningGateway> {
+  const log = createLogger('worker');
+  const config = loadConfig(settings.configPath, env);
+  const sqlite = openSqlite(settings.dbPath);
+  const policy = new PolicyStore(sqlite.db, (err) =>
+    log.error('policy_refresh_failed', { error: err instanceof Error ? err.name : 'unknown' }),
+  );
+  await policy.refresh();
+  policy.startPolling(POLICY_POLL_MS);
+  const adminKey = readAdminKey(settings.adminKey, settings.adminKeyPath);
+  const transport = undiciTransport();
+  const app = createApp({
+    config,
+    db: sqlite.db,
+    policy,
+    transport,
+    adminKeyHash:
+      adminKey === undefined ? undefined : createHash('sha256').update(adminKey).digest('hex'),
+    log,
+  });
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port }, () =>
+      resolve(s as Server),
+    );
+    s.once('error', reject);
+  });
+  server.keepAliveTimeout = 65_000;
+
+  let draining: Promise<void> | undefined;
+  const drain = () =>
+    (draining ??= new Promise<void>((resolve) => {
+      const force = setTimeout(() => server.closeAllConnections(), settings.drainMs);
+      server.close(() => {
+        clearTimeout(force);
+        policy.stopPolling();
+        void transport.close().finally(() => {
+          sqlite.close();
+          log.flush();
+          resolve();
+        });
+      });
+      server.closeIdleConnections();
+    }));
+  return { port: (server.address() as AddressInfo).port, drain };
+}

@@ -1,0 +1,48 @@
+import { Hono } from 'hono';
+import { adminRoutes } from './admin/routes';
+import type { GatewayDeps, GatewayEnv } from './deps';
+import { GatewayError, toGatewayError } from './errors/gateway-error';
+import { renderError } from './errors/render';
+import { authenticate } from './http/auth';
+import { openaiForward } from './http/forward';
+import { getModel, listModels } from './http/models';
+import { requestId } from './http/request-id';
+
+/** The one place routes are registered; runtimes differ only in the deps they pass. */
+export function createApp(deps: GatewayDeps): Hono<GatewayEnv> {
+  const app = new Hono<GatewayEnv>();
+
+  app.onError((err, c) => {
+    const error = toGatewayError(err);
+    if (error.status >= 500) {
+      deps.log.error('request_failed', {
+        request_id: c.get('requestId'),
+        code: error.code,
+        cause: error.cause instanceof Error ? error.cause.name : undefined,
+      });
+    }
+    const response = renderError(c.get('inbound') ?? 'openai', error);
+    response.headers.set('x-request-id', c.get('requestId') ?? '');
+    return response;
+  });
+  app.notFound(() => {
+    throw new GatewayError(
+      'not_found',
+      'Unknown endpoint. Vidai serves /v1/chat/completions, /v1/embeddings and /v1/models.',
+    );
+  });
+
+  app.use('*', requestId);
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  const v1 = new Hono<GatewayEnv>();
+  v1.use('*', authenticate(deps));
+  v1.post('/chat/completions', openaiForward(deps, 'chat'));
+  v1.post('/embeddings', openaiForward(deps, 'embeddings'));
+  v1.get('/models', listModels(deps));
+  v1.get('/models/:model', getModel(deps));
+  app.route('/v1', v1);
+
+  app.route('/admin', adminRoutes(deps));
+  return app;
+}

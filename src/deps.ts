@@ -1,0 +1,36 @@
+import type { GatewayConfig } from './config/compile';
+import type { GatewayDb } from './db/database';
+import type { InboundFormat } from './errors/render';
+import type { Transport } from './pipeline/transport';
+import type { PolicyStore } from './policy/policy-store';
+import type { KeyPolicy } from './policy/snapshot';
+
+/** Log fields are flat values: no request bodies, no headers, so nothing secret can slip in. */
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+export interface Logger {
+  info(event: string, fields?: LogFields): void;
+  warn(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFields): void;
+}
+
+/** What a runtime must provide; runtime differences enter the core only through here. */
+export interface GatewayDeps {
+  config: GatewayConfig;
+  db: GatewayDb;
+  policy: PolicyStore;
+  /** The pooled upstream client. */
+  transport: Transport;
+  /** SHA-256 (hex) of the admin key; undefined turns the admin API off. */
+  adminKeyHash: string | undefined;
+  log: Logger;
+}
+
+/** Per-request values shared by middleware and handlers. */
+export interface GatewayEnv {
+  Variables: {
+    requestId: string;
+    inbound: InboundFormat;
+    key: KeyPolicy;
+  };
+}

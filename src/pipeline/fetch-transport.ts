@@ -1,0 +1,96 @@
+import { TransportError, type Transport, type TransportFailure } from './transport';
+
+/**
+ * A Transport over a fetch function: the global fetch on Workers, or an in-process handler
+ * (the built-in mock). Timeouts are enforced with abort signals and per-read timers.
+ */
+export function fetchTransport(fetcher: (request: Request) => Promise<Response>): Transport {
+  return async (req) => {
+    const controller = new AbortController();
+    let failure: TransportFailure | undefined;
+    const abort = (why: TransportFailure) => {
+      failure ??= why;
+      controller.abort();
+    };
+    const onCallerAbort = () => abort('aborted');
+    if (req.signal?.aborted) throw new TransportError('aborted');
+    req.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const timer = setTimeout(() => abort('first_byte_timeout'), req.firstByteTimeoutMs);
+    let response: Response;
+    try {
+      response = await fetcher(
+        new Request(req.url, {
+          method: req.method,
+          headers: req.headers,
+          body: req.body ?? null,
+          signal: controller.signal,
+        }),
+      );
+    } catch (err) {
+      req.signal?.removeEventListener('abort', onCallerAbort);
+      throw new TransportError(failure ?? 'connect', { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+    const fail = (err: unknown) => new TransportError(failure ?? 'reset', { cause: err });
+    const done = () => req.signal?.removeEventListener('abort', onCallerAbort);
+
+    const stream = (): ReadableStream<Uint8Array> => {
+      const reader = response.body?.getReader();
+      return new ReadableStream<Uint8Array>({
+        async pull(out) {
+          if (!reader) {
+            done();
+            return out.close();
+          }
+          const idle = setTimeout(() => abort('idle_timeout'), req.idleTimeoutMs);
+          try {
+            const { done: ended, value } = await reader.read();
+            if (ended) {
+              done();
+              out.close();
+            } else out.enqueue(value);
+          } catch (err) {
+            done();
+            throw fail(err);
+          } finally {
+            clearTimeout(idle);
+          }
+        },
+        cancel(reason) {
+          done();
+          controller.abort();
+          return reader?.cancel(reason);
+        },
+      });
+    };
+
+    return {
+      status: response.status,
+      header: (name) => response.headers.get(name),
+      async bytes() {
+        const reader = stream().getReader();
+        const chunks: Uint8Array[] = [];
+        let size = 0;
+        for (;;) {
+          const { done: ended, value } = await reader.read();
+          if (ended) break;
+          chunks.push(value);
+          size += value.byteLength;
+        }
+        const all = new Uint8Array(size);
+        let offset = 0;
+        for (const chunk of chunks) {
+          all.set(chunk, offset);
+          offset += chunk.byteLength;
+        }
+        return all;
+      },
+      stream,
+      discard() {
+        done();
+        void response.body?.cancel().catch(() => {});
+      },
+    };
+  };
+}

@@ -1,0 +1,73 @@
+import type { RouteTarget } from '../config/compile';
+import { sseHeaders } from '../sse/serialize';
+import { usageFromOpenAIBody } from '../usage/usage';
+import { isObject } from '../util/json';
+import { openaiStream, type StreamEnd } from './openai-stream';
+import type { Transport } from './transport';
+import { upstreamHttpError } from './upstream-errors';
+import type { ForwardPlan, ForwardResult } from './plan';
+
+const paths = { chat: '/chat/completions', embeddings: '/embeddings' } as const;
+
+/**
+ * OpenAI client → OpenAI-format upstream: passthrough. The body goes as received unless the
+ * model name must change or Vidai must ask for stream usage; then it is re-serialised with
+ * every unknown field kept. The reply's bytes come back as they were sent.
+ */
+export async function forwardOpenAI(
+  transport: Transport,
+  target: RouteTarget,
+  plan: ForwardPlan,
+): Promise<ForwardResult> {
+  const body = plan.body;
+  let patched = false;
+  if (body.model !== target.model) {
+    body.model = target.model;
+    patched = true;
+  }
+  let dropUsageChunk = false;
+  if (plan.stream && plan.op === 'chat' && target.provider.row.streamUsage === 'stream_options') {
+    const options = body.stream_options;
+    if (!isObject(options) || options.include_usage !== true) {
+      body.stream_options = { ...(isObject(options) ? options : {}), include_usage: true };
+      dropUsageChunk = true;
+      patched = true;
+    }
+  }
+  const response = await transport({
+    url: target.provider.baseUrl + paths[plan.op],
+    method: 'POST',
+    headers: {
+      ...target.provider.headers,
+      'content-type': 'application/json',
+      accept: plan.stream ? 'text/event-stream' : 'application/json',
+    },
+    body: patched ? JSON.stringify(body) : plan.raw,
+    signal: plan.signal,
+    firstByteTimeoutMs: plan.timeoutMs,
+    idleTimeoutMs: plan.timeoutMs,
+  });
+  if (response.status < 200 || response.status > 299) {
+    throw await upstreamHttpError(response, target.provider.id);
+  }
+  const firstByteAt = Date.now();
+  if (!plan.stream) {
+    const bytes = await response.bytes();
+    plan.onUsage(usageFromOpenAIBody(new TextDecoder().decode(bytes)));
+    plan.onEnd({ outcome: 'complete' });
+    return {
+      firstByteAt,
+      response: new Response(bytes, {
+        status: response.status,
+        headers: { 'content-type': response.header('content-type') ?? 'application/json' },
+      }),
+    };
+  }
+  const stream = openaiStream(response.stream(), {
+    dropUsageChunk,
+    onUsage: plan.onUsage,
+    onEnd: (end: StreamEnd) => plan.onEnd(end),
+    errorEvent: (error) => plan.streamErrorEvent(error, target.provider.id),
+  });
+  return { firstByteAt, response: new Response(stream, { status: 200, headers: sseHeaders }) };
+}

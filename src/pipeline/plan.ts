@@ -1,0 +1,27 @@
+import type { StreamEnd } from './openai-stream';
+import type { TokenUsage } from '../usage/usage';
+import type { JsonObject } from '../util/json';
+
+export type Operation = 'chat' | 'embeddings';
+
+/** One inbound call, as the pipeline carries it to an upstream. */
+export interface ForwardPlan {
+  op: Operation;
+  /** The parsed body; adapters may patch it (model name, stream options). */
+  body: JsonObject;
+  /** The body as received. */
+  raw: string;
+  stream: boolean;
+  /** Aborts when the caller disconnects. */
+  signal: AbortSignal | undefined;
+  timeoutMs: number;
+  onUsage(usage: TokenUsage | undefined): void;
+  onEnd(end: StreamEnd): void;
+  /** Renders a failure after the reply began, as an SSE event in the caller's format. */
+  streamErrorEvent(error: unknown, providerId: string): string;
+}
+
+export interface ForwardResult {
+  response: Response;
+  firstByteAt: number;
+}

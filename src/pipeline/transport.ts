@@ -1,0 +1,50 @@
+/**
+ * How the gateway reaches an upstream. Each runtime supplies one (Node: a pooled undici client;
+ * Workers: fetch); the pipeline sees only this interface.
+ */
+export interface UpstreamRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  /** Aborted when the caller goes away. */
+  signal?: AbortSignal | undefined;
+  /** Longest wait for the response headers. */
+  firstByteTimeoutMs: number;
+  /** Longest quiet gap while the body is read. */
+  idleTimeoutMs: number;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  header(name: string): string | null;
+  /** The whole body. Failures reading it reject with a TransportError. */
+  bytes(): Promise<Uint8Array<ArrayBuffer>>;
+  /** The body chunk by chunk; failures (idle timeout, reset) error the stream with a TransportError. */
+  stream(): ReadableStream<Uint8Array>;
+  /** Gives the connection back without reading the body. */
+  discard(): void;
+}
+
+export type Transport = (request: UpstreamRequest) => Promise<UpstreamResponse>;
+
+export type TransportFailure =
+  /** Could not reach the upstream (refused, DNS, TLS). */
+  | 'connect'
+  | 'first_byte_timeout'
+  | 'idle_timeout'
+  /** The connection broke after it was made. */
+  | 'reset'
+  /** The caller went away. */
+  | 'aborted';
+
+/** Messages name the failure, never the URL (it may carry a key in its query). */
+export class TransportError extends Error {
+  constructor(
+    readonly failure: TransportFailure,
+    options?: { cause?: unknown },
+  ) {
+    super(`upstream ${failure.replaceAll('_', ' ')}`, options);
+    this.name = 'TransportError';
+  }
+}

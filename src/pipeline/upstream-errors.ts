@@ -1,0 +1,148 @@
+import { GatewayError } from '../errors/gateway-error';
+import { isObject } from '../util/json';
+import { TransportError, type UpstreamResponse } from './transport';
+
+/**
+ * Upstream failures become GatewayErrors here, and only here. Upstream bodies are mapped, never
+ * echoed raw: a client-side problem (4xx) keeps the provider's explanation with anything that
+ * looks like a credential removed; an auth failure says nothing of the upstream's words, since
+ * providers quote part of the key they were given.
+ */
+const MAX_ERROR_BODY = 16 * 1024;
+const MAX_MESSAGE = 500;
+
+const secretPatterns = [
+  /\b(?:sk|pk|rk|vk|key|token|api[-_]?key)[-_][A-Za-z0-9_*.-]{6,}/gi,
+  /\bBearer\s+\S+/gi,
+  /\b[A-Za-z0-9_-]{32,}\b/g,
+  /([?&](?:key|api[-_]?key|token|sig)=)[^&\s"']+/gi,
+];
+
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const pattern of secretPatterns) {
+    out = out.replace(pattern, (match, prefix: unknown) =>
+      typeof prefix === 'string' && match.startsWith(prefix) ? `${prefix}[redacted]` : '[redacted]',
+    );
+  }
+  return out.length > MAX_MESSAGE ? `${out.slice(0, MAX_MESSAGE)}…` : out;
+}
+
+/** The human message inside an upstream error body (OpenAI, Anthropic and Gemini shapes). */
+function upstreamMessage(text: string): string | undefined {
+  try {
+    const body: unknown = JSON.parse(text);
+    const candidates = isObject(body)
+      ? [isObject(body.error) ? body.error.message : body.error, body.message]
+      : Array.isArray(body) && isObject(body[0]) && isObject(body[0].error)
+        ? [body[0].error.message]
+        : [];
+    const message = candidates.find((value) => typeof value === 'string' && value.length > 0);
+    return typeof message === 'string' ? message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readErrorText(res: UpstreamResponse): Promise<string> {
+  try {
+    const bytes = await res.bytes();
+    return new TextDecoder().decode(bytes.subarray(0, MAX_ERROR_BODY));
+  } catch {
+    return '';
+  }
+}
+
+/** Seconds to wait, from `retry-after` (seconds or HTTP date) or `retry-after-ms`. */
+export function retryAfterSeconds(res: Pick<UpstreamResponse, 'header'>): number | undefined {
+  const ms = Number(res.header('retry-after-ms'));
+  if (res.header('retry-after-ms') !== null && Number.isFinite(ms) && ms >= 0)
+    return Math.ceil(ms / 1000);
+  const value = res.header('retry-after');
+  if (value === null) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+export async function upstreamHttpError(
+  res: UpstreamResponse,
+  providerId: string,
+): Promise<GatewayError> {
+  const status = res.status;
+  const text = await readErrorText(res);
+  const detail = upstreamMessage(text);
+  const said = detail === undefined ? '' : `: ${redactSecrets(detail)}`;
+  const upstream = { upstreamStatus: status };
+  if (status === 429) {
+    const retryAfter = retryAfterSeconds(res);
+    return new GatewayError(
+      'upstream_rate_limited',
+      `Provider "${providerId}" is rate limiting requests${said}`,
+      {
+        ...upstream,
+        headers: retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
+      },
+    );
+  }
+  if (status === 401 || status === 403) {
+    return new GatewayError(
+      'upstream_auth_failed',
+      `Provider "${providerId}" refused the gateway's credential.`,
+      upstream,
+    );
+  }
+  if (status === 408) {
+    return new GatewayError('upstream_timeout', `Provider "${providerId}" timed out.`, upstream);
+  }
+  if (status >= 400 && status < 500) {
+    return new GatewayError(
+      'upstream_invalid_request',
+      `Provider "${providerId}" rejected the request${said}`,
+      {
+        ...upstream,
+        status,
+      },
+    );
+  }
+  return new GatewayError(
+    'upstream_error',
+    `Provider "${providerId}" failed (HTTP ${status}).`,
+    upstream,
+  );
+}
+
+export function transportGatewayError(err: TransportError, providerId: string): GatewayError {
+  const cause = { cause: err };
+  switch (err.failure) {
+    case 'first_byte_timeout':
+    case 'idle_timeout':
+      return new GatewayError(
+        'upstream_timeout',
+        `Provider "${providerId}" did not answer in time.`,
+        cause,
+      );
+    case 'connect':
+      return new GatewayError(
+        'upstream_unreachable',
+        `Provider "${providerId}" could not be reached.`,
+        cause,
+      );
+    case 'reset':
+      return new GatewayError(
+        'upstream_error',
+        `The connection to provider "${providerId}" broke.`,
+        cause,
+      );
+    case 'aborted':
+      return new GatewayError('invalid_request', 'The request was cancelled by the client.', {
+        ...cause,
+        status: 499,
+      });
+  }
+}
+
+export function asGatewayError(err: unknown, providerId: string): unknown {
+  return err instanceof TransportError ? transportGatewayError(err, providerId) : err;
+}
