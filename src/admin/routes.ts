@@ -36,6 +36,7 @@ export function adminRoutes(deps: GatewayDeps): Hono<GatewayEnv> {
   admin.post('/keys', async (c) => {
     const { json } = await readJsonBody(c, 64 * 1024);
     const created = await createKey(deps.db, deps.config, parseInput(createKeyInput, json));
+    await deps.policy.refresh();
     deps.log.info('key_created', { key_id: created.id });
     return c.json(created, 201);
   });
@@ -43,6 +44,7 @@ export function adminRoutes(deps: GatewayDeps): Hono<GatewayEnv> {
   admin.get('/keys/:id', async (c) => c.json(await keyViewById(deps.db, c.req.param('id'))));
   admin.delete('/keys/:id', async (c) => {
     const revoked = await revokeKeyById(deps.db, c.req.param('id'));
+    await deps.policy.refresh();
     deps.log.info('key_revoked', { key_id: revoked.id });
     return c.json(revoked);
   });

@@ -35,6 +35,7 @@ export async function keyHash(key: string): Promise<string> {
 /** Resolves the virtual key against this process's policy snapshot: no database read. */
 export function authenticate(deps: GatewayDeps): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
+    const arrived = deps.policy.mark();
     const key = presentedKey(c.req.header('authorization'), c.req.header('x-api-key'));
     if (key === undefined) {
       throw new GatewayError(
@@ -43,7 +44,8 @@ export function authenticate(deps: GatewayDeps): MiddlewareHandler<GatewayEnv> {
       );
     }
     const [hash, snapshot] = await Promise.all([keyHash(key), deps.policy.current()]);
-    const policy = snapshot.byHash.get(hash);
+    const policy =
+      snapshot.byHash.get(hash) ?? (await deps.policy.recheck(arrived)).byHash.get(hash);
     if (policy === undefined) {
       throw new GatewayError(
         'invalid_api_key',

@@ -12,7 +12,11 @@ import { compileSnapshot, type PolicySnapshot } from './snapshot';
  */
 export class PolicyStore {
   private snapshot: PolicySnapshot = { version: -1, byHash: new Map() };
+  /** When the last successful check began. */
   private checkedAt = -Infinity;
+  /** Checks are numbered as they begin; `lastCheck` is the number of the last one that succeeded. */
+  private checksBegun = 0;
+  private lastCheck = 0;
   private refreshing: Promise<PolicySnapshot> | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
 
@@ -31,20 +35,45 @@ export class PolicyStore {
     });
   }
 
+  /** A mark to pass to `recheck`: checks begun after this call have later numbers. */
+  mark(): number {
+    return this.checksBegun;
+  }
+
+  /**
+   * For a key the snapshot does not know: it may have been created a moment ago by another
+   * process. Answers from a version check that began after `mark` (taken when the request
+   * arrived). Checks run one at a time and each answers every request that arrived before it
+   * began, so a flood of bad keys costs one tiny read in flight, not one per request.
+   */
+  async recheck(mark: number): Promise<PolicySnapshot> {
+    if (this.lastCheck > mark) return this.snapshot;
+    if (this.refreshing !== undefined) {
+      if (this.checksBegun > mark) return this.refreshing;
+      await this.refreshing.catch(() => {});
+      if (this.lastCheck > mark) return this.snapshot;
+    }
+    return this.refresh();
+  }
+
   refresh(): Promise<PolicySnapshot> {
-    this.refreshing ??= this.load().finally(() => {
-      this.refreshing = undefined;
-    });
+    if (this.refreshing === undefined) {
+      const check = ++this.checksBegun;
+      this.refreshing = this.load(check).finally(() => {
+        this.refreshing = undefined;
+      });
+    }
     return this.refreshing;
   }
 
-  private async load(): Promise<PolicySnapshot> {
+  private async load(check: number): Promise<PolicySnapshot> {
     const startedAt = Date.now();
     const version = await readPolicyVersion(this.db);
     if (version !== this.snapshot.version) {
       this.snapshot = compileSnapshot(version, await liveKeys(this.db));
     }
     this.checkedAt = startedAt;
+    this.lastCheck = check;
     return this.snapshot;
   }
 

@@ -1,0 +1,104 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMockOpenAI, MOCK_REPLY } from '../src/providers/mock/mock-openai';
+import { openaiUpstreamConfig, startGateway } from './helpers/gateway';
+import { startUpstream, type UpstreamServer } from './mocks/upstream-server';
+
+const mainJs = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+function runWithConfig(config: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'vidai-bad-'));
+  writeFileSync(join(dir, 'c.yaml'), config);
+  return spawnSync(process.execPath, [mainJs], {
+    env: {
+      PATH: process.env.PATH,
+      VIDAI_CONFIG: join(dir, 'c.yaml'),
+      VIDAI_DB: join(dir, 'db'),
+      VIDAI_PORT: '0',
+      VIDAI_WORKERS: '1',
+    },
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+}
+
+describe('start-up', () => {
+  it('refuses a bad config, naming the file, the field and why', () => {
+    const result = runWithConfig(
+      'providers:\n  - id: a\n    kind: openai\n    api_key_env: K\nmodels:\n  - name: m\n    provider: b\n',
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/c\.yaml: models\[0\]\.provider: unknown provider "b"/);
+    const yaml = runWithConfig('providers: [');
+    expect(yaml.status).toBe(1);
+    expect(yaml.stderr).toContain('not valid YAML');
+    const kind = runWithConfig('providers:\n  - id: a\n    kind: nope\nmodels: []\n');
+    expect(kind.stderr).toMatch(/providers\[0\]\.kind: unknown provider kind/);
+  });
+
+  it('prints the address, worker count, config and database paths', async () => {
+    const gateway = await startGateway({
+      config: openaiUpstreamConfig('http://127.0.0.1:9'),
+      workers: 2,
+    });
+    try {
+      const out = gateway.output();
+      expect(out).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/);
+      expect(out).toMatch(/workers\s+2/);
+      expect(out).toContain(gateway.configPath);
+      expect(out).toContain(gateway.dbPath);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
+describe('SIGTERM', () => {
+  let upstream: UpstreamServer;
+  beforeAll(async () => {
+    upstream = await startUpstream(createMockOpenAI({ chunkDelayMs: 25 }));
+  });
+  afterAll(async () => upstream.close());
+
+  it('lets an in-flight stream finish, then exits 0', async () => {
+    const gateway = await startGateway({
+      config: openaiUpstreamConfig(upstream.url),
+      workers: 2,
+      env: { TEST_UPSTREAM_KEY: 'k' },
+    });
+    const { key } = await gateway.createKey({ name: 'drain', models: ['*'] });
+    const res = await fetch(`${gateway.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'gpt-test',
+        stream: true,
+        messages: [{ role: 'user', content: 'long' }],
+      }),
+    });
+    const reader = res.body!.getReader();
+    let body = new TextDecoder().decode((await reader.read()).value);
+    const exit = gateway.stop('SIGTERM');
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      body += new TextDecoder().decode(value);
+    }
+    expect(body.endsWith('data: [DONE]\n\n')).toBe(true);
+    const text = body
+      .split('\n\n')
+      .filter((event) => event.startsWith('data: {'))
+      .map(
+        (event) =>
+          (JSON.parse(event.slice(6)) as { choices: Array<{ delta: { content?: string } }> })
+            .choices[0]?.delta.content ?? '',
+      )
+      .join('');
+    expect(text).toBe(MOCK_REPLY);
+    expect(await exit).toBe(0);
+  });
+});
