@@ -24,7 +24,7 @@ export default tseslint.config(
       'data',
       '.wrangler',
       'bench/results',
-      'worker-configuration.d.ts',
+      '**/worker-configuration.d.ts',
     ],
   },
   js.configs.recommended,

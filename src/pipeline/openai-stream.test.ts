@@ -158,7 +158,10 @@ describe('openaiStream in passthrough mode', () => {
 
   it('forwards a chunk holding several events as one chunk', async () => {
     const r = await run([roleEvent + helloEvent, worldEvent + stopEvent + usageEvent + doneEvent]);
-    expect(r.chunks).toEqual([roleEvent + helloEvent, worldEvent + stopEvent + usageEvent + doneEvent]);
+    expect(r.chunks).toEqual([
+      roleEvent + helloEvent,
+      worldEvent + stopEvent + usageEvent + doneEvent,
+    ]);
   });
 
   it('forwards the same bytes, not a re-encoding of them', async () => {
@@ -175,13 +178,18 @@ describe('openaiStream in passthrough mode', () => {
       worldEvent,
       stopEvent + usageEvent + doneEvent,
     ]);
-    expect(r.chunks).toEqual([roleEvent, helloEvent, worldEvent, stopEvent + usageEvent + doneEvent]);
+    expect(r.chunks).toEqual([
+      roleEvent,
+      helloEvent,
+      worldEvent,
+      stopEvent + usageEvent + doneEvent,
+    ]);
     expect(r.text).toBe(wire);
   });
 
   it('holds an event split between its two final line feeds', async () => {
     const r = await run([helloEvent.slice(0, -1), '\n' + doneEvent]);
-    expect(r.chunks).toEqual([helloEvent, doneEvent]);
+    expect(r.chunks).toEqual([helloEvent + doneEvent]);
   });
 
   it('keeps holding across several chunks that complete no event', async () => {
@@ -198,7 +206,7 @@ describe('openaiStream in passthrough mode', () => {
   it('forwards [DONE] when the CRLF ending it is split across chunks', async () => {
     const r = await run([helloEvent + 'data: [DONE]\r\n\r', '\n']);
     expect(r.text).toContain('data: [DONE]');
-    expect(parseAll(r.text).map((e) => e.data)).toEqual([JSON.parse(helloEvent.slice(6)) && helloEvent.slice(6, -2), '[DONE]']);
+    expect(parseAll(r.text).map((e) => e.data)).toEqual([helloEvent.slice(6, -2), '[DONE]']);
     expect(r.ends).toEqual([{ outcome: 'complete' }]);
   });
 
@@ -265,13 +273,22 @@ describe('openaiStream dropping the usage chunk', () => {
       [helloEvent, withChoices, doneEvent].map((e) => e.slice(6, -2)),
     );
     expect(r.usages).toEqual([
-      { inputTokens: 5, outputTokens: 2, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
+      {
+        inputTokens: 5,
+        outputTokens: 2,
+        cachedInputTokens: 0,
+        cacheWriteTokens: 0,
+        reasoningTokens: 0,
+      },
     ]);
   });
 
   it('produces the same events for a byte-at-a-time upstream', async () => {
     const bytes = encoder.encode(wire);
-    const r = await run(Array.from(bytes, (_, i) => bytes.subarray(i, i + 1)), true);
+    const r = await run(
+      Array.from(bytes, (_, i) => bytes.subarray(i, i + 1)),
+      true,
+    );
     expect(parseAll(r.text).map((e) => e.data)).toEqual(
       [roleEvent, helloEvent, worldEvent, stopEvent, doneEvent].map((e) => e.slice(6, -2)),
     );
@@ -291,10 +308,10 @@ describe('openaiStream when the upstream fails', () => {
   it.each([false, true])(
     'ends a stream cut without [DONE] with the error event, without the half event (drop %s)',
     async (drop) => {
-      const half = worldEvent.slice(0, 30);
+      const half = worldEvent.slice(0, worldEvent.indexOf('wörld') + 3);
       const r = await run([roleEvent, helloEvent + half], drop);
       expect(r.text).toBe(roleEvent + helloEvent + ERROR_EVENT);
-      expect(r.text).not.toContain(half);
+      expect(r.text).not.toContain('wö');
       expect(r.ends).toHaveLength(1);
       expect(r.ends[0]?.outcome).toBe('error');
       expect(r.ends[0]?.error).toBeInstanceOf(StreamCutError);
@@ -427,11 +444,9 @@ describe('openaiStream with random chunkings (property)', () => {
   });
 
   it('never forwards part of an event when the stream is cut anywhere before [DONE]', async () => {
-    const bytes = encoder.encode(wire);
-    const doneAt = wire.length - doneEvent.length;
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: doneAt + doneEvent.length - 1 }), async (cut) => {
-        const r = await run([bytes.subarray(0, cut)]);
+      fc.asyncProperty(fc.integer({ min: 0, max: wire.length - 1 }), async (cut) => {
+        const r = await run([wire.slice(0, cut)]);
         const whole = events
           .map((_, i) => events.slice(0, i).join(''))
           .filter((prefix) => prefix.length <= cut)

@@ -140,6 +140,9 @@ export function openaiStream(
         if (sawDone) {
           // [DONE] is the last event: finish the reply now, and read the upstream's end in the
           // background so its connection goes back to the pool instead of being torn down.
+          // `held` can still hold [DONE] itself when the parser saw a blank line that
+          // lastEventBoundary does not (CR line ends, or a CRLF whose LF is in the next read).
+          if (!drop && held.byteLength > 0) controller.enqueue(held);
           controller.close();
           void drain(reader);
           return end({ outcome: 'complete' });

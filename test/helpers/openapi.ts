@@ -5,12 +5,10 @@ import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 
 /**
- * Validates gateway output against OpenAI's published OpenAPI spec (../shared/specs), so "the
+ * Validates gateway output against OpenAI's published OpenAPI spec (a copy of ../shared/specs, in test/spec/), so "the
  * OpenAI wire format" means what OpenAI documents, not what these tests assume.
  */
-const specPath = fileURLToPath(
-  new URL('../../../shared/specs/openai-openapi.yaml', import.meta.url),
-);
+const specPath = fileURLToPath(new URL('../spec/openai-openapi.yaml', import.meta.url));
 
 /**
  * The spec is OpenAPI 3.1 but still uses 3.0's `nullable` in places; JSON Schema 2020-12 says
