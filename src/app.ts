@@ -4,7 +4,8 @@ import type { GatewayDeps, GatewayEnv } from './deps';
 import { GatewayError, toGatewayError } from './errors/gateway-error';
 import { renderError } from './errors/render';
 import { authenticate } from './http/auth';
-import { openaiForward } from './http/forward';
+import { openaiChat, openaiEmbeddings } from './http/inbound';
+import { inference } from './http/inference';
 import { getModel, listModels } from './http/models';
 import { requestId } from './http/request-id';
 
@@ -37,8 +38,8 @@ export function createApp(deps: GatewayDeps): Hono<GatewayEnv> {
 
   const v1 = new Hono<GatewayEnv>();
   v1.use('*', authenticate(deps));
-  v1.post('/chat/completions', openaiForward(deps, 'chat'));
-  v1.post('/embeddings', openaiForward(deps, 'embeddings'));
+  v1.post('/chat/completions', inference(deps, openaiChat));
+  v1.post('/embeddings', inference(deps, openaiEmbeddings));
   v1.get('/models', listModels(deps));
   v1.get('/models/:model', getModel(deps));
   app.route('/v1', v1);

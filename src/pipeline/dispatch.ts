@@ -4,6 +4,8 @@ import { createMockOpenAI } from '../providers/mock/mock-openai';
 import { fetchTransport } from './fetch-transport';
 import { forwardOpenAI } from './forward-openai';
 import type { ForwardPlan, ForwardResult } from './plan';
+import type { InboundFormat } from '../errors/render';
+import type { WireFormat } from '../providers/catalog';
 import type { Transport } from './transport';
 import { asGatewayError } from './upstream-errors';
 
@@ -13,6 +15,29 @@ const builtinTransports = { 'mock-openai': fetchTransport(createMockOpenAI()) };
 function transportFor(target: RouteTarget, network: Transport): Transport {
   const builtin = target.provider.row.builtin;
   return builtin === undefined ? network : builtinTransports[builtin];
+}
+
+/** How one inbound API reaches one upstream wire format: passthrough or a translation. */
+export type UpstreamAdapter = (
+  transport: Transport,
+  target: RouteTarget,
+  plan: ForwardPlan,
+) => Promise<ForwardResult>;
+
+const adapters: Record<InboundFormat, Partial<Record<WireFormat, UpstreamAdapter>>> = {
+  openai: { openai: forwardOpenAI },
+  anthropic: {},
+};
+
+function adapterFor(inbound: InboundFormat, target: RouteTarget): UpstreamAdapter {
+  const adapter = adapters[inbound][target.provider.row.format];
+  if (adapter === undefined) {
+    throw new GatewayError(
+      'invalid_request',
+      `Provider "${target.provider.id}" cannot serve this API.`,
+    );
+  }
+  return adapter;
 }
 
 export interface Dispatched extends ForwardResult {
@@ -30,7 +55,11 @@ export async function dispatch(
     throw new GatewayError('provider_unavailable', `No provider can serve '${route.name}' now.`);
   }
   try {
-    const result = await forwardOpenAI(transportFor(target, network), target, plan);
+    const result = await adapterFor(plan.inbound, target)(
+      transportFor(target, network),
+      target,
+      plan,
+    );
     return { ...result, target };
   } catch (err) {
     throw asGatewayError(err, target.provider.id);

@@ -1,7 +1,7 @@
 import type { RouteTarget } from '../config/compile';
 import { sseHeaders } from '../sse/serialize';
 import { usageFromOpenAIBody } from '../usage/usage';
-import { isObject } from '../util/json';
+import { isObject, type JsonObject } from '../util/json';
 import { openaiStream, type StreamEnd } from './openai-stream';
 import type { Transport } from './transport';
 import { upstreamHttpError } from './upstream-errors';
@@ -19,12 +19,8 @@ export async function forwardOpenAI(
   target: RouteTarget,
   plan: ForwardPlan,
 ): Promise<ForwardResult> {
-  const body = plan.body;
-  let patched = false;
-  if (body.model !== target.model) {
-    body.model = target.model;
-    patched = true;
-  }
+  let patched = plan.body.model !== target.model;
+  const body: JsonObject = { ...plan.body, model: target.model };
   let dropUsageChunk = false;
   if (plan.stream && plan.op === 'chat' && target.provider.row.streamUsage === 'stream_options') {
     const options = body.stream_options;

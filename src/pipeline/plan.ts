@@ -1,3 +1,4 @@
+import type { InboundFormat } from '../errors/render';
 import type { StreamEnd } from './openai-stream';
 import type { TokenUsage } from '../usage/usage';
 import type { JsonObject } from '../util/json';
@@ -6,8 +7,10 @@ export type Operation = 'chat' | 'embeddings';
 
 /** One inbound call, as the pipeline carries it to an upstream. */
 export interface ForwardPlan {
+  /** The API the caller speaks; the reply goes back in it. */
+  inbound: InboundFormat;
   op: Operation;
-  /** The parsed body; adapters may patch it (model name, stream options). */
+  /** The parsed body, as received. Adapters copy before they change it: a retry reuses it. */
   body: JsonObject;
   /** The body as received. */
   raw: string;

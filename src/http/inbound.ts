@@ -1,0 +1,63 @@
+import { GatewayError, toGatewayError } from '../errors/gateway-error';
+import { openaiErrorBody, type InboundFormat } from '../errors/render';
+import { StreamCutError } from '../pipeline/openai-stream';
+import type { Operation } from '../pipeline/plan';
+import { asGatewayError } from '../pipeline/upstream-errors';
+import { formatSseEvent } from '../sse/serialize';
+import type { JsonObject } from '../util/json';
+import { optionalBoolean, requireString } from './body';
+
+/**
+ * What differs between inbound APIs (OpenAI chat, OpenAI embeddings, later Anthropic
+ * messages): which fields a request must have, and how a failure mid-stream is told to the
+ * caller. Everything else about serving a call is shared (see inference.ts).
+ */
+export interface InboundSpec {
+  format: InboundFormat;
+  op: Operation;
+  /** Checks the few fields the gateway needs (not a whole-body schema) and reads them. */
+  read(json: JsonObject): { model: string; stream: boolean };
+  /** A failure after the reply began, as one SSE event the caller's SDK raises. */
+  streamErrorEvent(error: unknown, providerId: string): string;
+}
+
+export function streamFailure(error: unknown, providerId: string): GatewayError {
+  return error instanceof StreamCutError
+    ? new GatewayError(
+        'upstream_error',
+        `The stream from provider "${providerId}" ended before it was complete.`,
+      )
+    : toGatewayError(asGatewayError(error, providerId));
+}
+
+function openaiStreamError(error: unknown, providerId: string): string {
+  return formatSseEvent(JSON.stringify(openaiErrorBody(streamFailure(error, providerId))));
+}
+
+function missing(field: string): GatewayError {
+  return new GatewayError('invalid_request', `Missing required parameter: '${field}'.`, {
+    param: field,
+  });
+}
+
+export const openaiChat: InboundSpec = {
+  format: 'openai',
+  op: 'chat',
+  read(json) {
+    const model = requireString(json, 'model');
+    if (!Array.isArray(json.messages)) throw missing('messages');
+    return { model, stream: optionalBoolean(json, 'stream') };
+  },
+  streamErrorEvent: openaiStreamError,
+};
+
+export const openaiEmbeddings: InboundSpec = {
+  format: 'openai',
+  op: 'embeddings',
+  read(json) {
+    const model = requireString(json, 'model');
+    if (json.input === undefined || json.input === null) throw missing('input');
+    return { model, stream: false };
+  },
+  streamErrorEvent: openaiStreamError,
+};
