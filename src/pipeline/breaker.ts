@@ -56,6 +56,8 @@ export class CircuitBreaker {
     else if (this.state === 'closed') {
       this.consecutive = 0;
       this.push(false);
+      // The rate is judged after every outcome, as the window's share can cross it either way.
+      if (this.rateExceeded()) this.open();
     }
   }
 
@@ -64,11 +66,12 @@ export class CircuitBreaker {
     if (this.state === 'open') return;
     this.consecutive++;
     this.push(true);
-    const full = this.outcomes.length >= this.settings.window;
-    const rate = this.failuresInWindow / this.outcomes.length;
-    if (this.consecutive >= this.settings.failures || (full && rate >= this.settings.errorRate)) {
-      this.open();
-    }
+    if (this.consecutive >= this.settings.failures || this.rateExceeded()) this.open();
+  }
+
+  private rateExceeded(): boolean {
+    const n = this.outcomes.length;
+    return n >= this.settings.window && this.failuresInWindow / n >= this.settings.errorRate;
   }
 
   /** An attempt that ended without a verdict (the caller left): frees the probe slot. */
