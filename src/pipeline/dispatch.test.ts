@@ -376,9 +376,10 @@ describe('dispatch: streams', () => {
     const slow = createMockOpenAI({ chunkDelayMs: 100 });
     const route = testRoute(config, 'one');
     const { plan, ends } = planFor(true);
+    const health = new HealthRegistry(config);
     const result = await dispatch(route, plan, {
       transport: fetchTransport(slow),
-      health: new HealthRegistry(config),
+      health,
       totalMs: 500,
       random: () => 0.5,
     });
@@ -388,5 +389,8 @@ describe('dispatch: streams', () => {
     expect(body).toContain('timeout');
     expect(body).not.toContain('[DONE]');
     expect(ends.map((end) => end.outcome)).toEqual(['error']);
+    // The request's own deadline is not the target's failure.
+    const target = health.get(route.targets[0]!);
+    expect([target.failures, target.inflight]).toEqual([0, 0]);
   });
 });

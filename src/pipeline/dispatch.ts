@@ -127,8 +127,9 @@ async function tryTarget(
   };
   const attempt = new Attempt(plan, target, deadline, (end) => {
     leave();
+    // A stream cut by the request's own deadline, or by its caller, says nothing of the target.
+    if (end.outcome === 'error' && !deadline.signal.aborted) health.failed('stream_failed');
     deadline.dispose();
-    if (end.outcome === 'error') health.failed('stream_failed');
   });
   try {
     const adapter = adapterFor(plan.inbound, target);
