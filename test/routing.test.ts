@@ -17,12 +17,14 @@ import { openaiError, startUpstream, type UpstreamServer } from './mocks/upstrea
  */
 let a: UpstreamServer;
 let b: UpstreamServer;
+/** Answers like the others, 150 ms late, every time. */
+let slow: UpstreamServer;
 let gateway: RunningGateway;
 let client: OpenAI;
 let key: string;
 
-const providerB = (url: string) =>
-  `  - id: b\n    kind: openai-compatible\n    base_url: ${url}/v1\n    api_key_env: TEST_UPSTREAM_KEY`;
+const provider = (id: string, url: string) =>
+  `  - id: ${id}\n    kind: openai-compatible\n    base_url: ${url}/v1\n    api_key_env: TEST_UPSTREAM_KEY`;
 
 const models = `
   - name: single
@@ -44,15 +46,29 @@ const models = `
   - name: patient
     provider: up
     model: model-a
-    timeouts: { first_byte: 8000, total: 8000 }`;
+    timeouts: { first_byte: 8000, total: 8000 }
+  - name: quiet
+    provider: up
+    model: model-a
+    timeouts: { idle: 300 }
+  - name: fastest
+    strategy: latency
+    targets:
+      - { provider: slow, model: model-s }
+      - { provider: b, model: model-b }`;
 
 beforeAll(async () => {
-  [a, b] = await Promise.all([
+  const late = createMockOpenAI();
+  [a, b, slow] = await Promise.all([
     startUpstream(createMockOpenAI({ chunkDelayMs: 2 })),
     startUpstream(createMockOpenAI({ chunkDelayMs: 2 })),
+    startUpstream((request) => new Promise((ok) => setTimeout(() => ok(late(request)), 150))),
   ]);
   gateway = await startGateway({
-    config: openaiUpstreamConfig(a.url, { providers: providerB(b.url), models }),
+    config: openaiUpstreamConfig(a.url, {
+      providers: `${provider('b', b.url)}\n${provider('slow', slow.url)}`,
+      models,
+    }),
     env: { TEST_UPSTREAM_KEY: UPSTREAM_SECRET },
   });
   key = (await gateway.createKey({ name: 'routing', models: ['*'] })).key;
@@ -61,7 +77,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.stop();
-  await Promise.all([a?.close(), b?.close()]);
+  await Promise.all([a?.close(), b?.close(), slow?.close()]);
 });
 
 function chat(model: string, extra: Record<string, unknown> = {}, headers = {}) {
@@ -222,7 +238,43 @@ describe('weighted split', () => {
   });
 });
 
+describe('latency-aware routing', () => {
+  it('sends most traffic to the target that answers faster', async () => {
+    const before = [slow.requests.length, b.requests.length];
+    for (let i = 0; i < 30; i++) {
+      const res = await chat('fastest');
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    const toSlow = slow.requests.length - (before[0] ?? 0);
+    const toFast = b.requests.length - (before[1] ?? 0);
+    expect(toSlow + toFast).toBe(30);
+    // Both are tried while unmeasured; after that the slow one costs ~150 ms vs a few ms.
+    expect(toSlow).toBeGreaterThanOrEqual(1);
+    expect(toSlow).toBeLessThanOrEqual(3);
+  });
+});
+
 describe('timeouts and headers', () => {
+  it('a stream that goes quiet past the idle timeout ends with an error event', async () => {
+    a.script({ stallAfterBytes: 900 });
+    const res = await chat('quiet', { stream: true });
+    const body = await res.text();
+    expect(res.status).toBe(200);
+    expect(body).not.toContain('[DONE]');
+    const last = JSON.parse(
+      body
+        .trimEnd()
+        .split('\n\n')
+        .at(-1)
+        ?.replace(/^data: /, '') ?? '{}',
+    ) as {
+      error?: { code: string };
+    };
+    assertMatchesSpec('ErrorResponse', last);
+    expect(last.error?.code).toBe('upstream_timeout');
+  });
+
   it('x-vidai-timeout-ms shortens the total timeout: 504 when nothing was sent in time', async () => {
     a.script({ hang: true });
     const started = Date.now();
@@ -263,7 +315,7 @@ describe('timeouts and headers', () => {
     };
     expect(body.instance).toMatch(/\S/);
     const targetA = body.data.find((entry) => entry.target === 'up/model-a');
-    expect(targetA?.aliases).toEqual(['single', 'pair', 'split', 'patient']);
+    expect(targetA?.aliases).toEqual(['single', 'pair', 'split', 'patient', 'quiet']);
     expect(targetA?.breaker.state).toBe('closed');
     expect(targetA?.requests).toBeGreaterThan(0);
     expect(body.data.map((entry) => entry.target)).toContain('b/model-b');

@@ -3,6 +3,11 @@ import { CircuitBreaker } from './breaker';
 
 /** Weight of the newest sample in the moving averages: about the last ten requests count. */
 const EWMA_ALPHA = 0.2;
+/**
+ * How fast an old latency estimate fades: a target that was slow and so gets no traffic looks
+ * cheaper as its last sample ages, until it is tried again and measured afresh.
+ */
+const LATENCY_HALF_LIFE_MS = 30_000;
 
 /** What the process knows of one upstream model: its breaker, recent latency and errors. */
 export class TargetHealth {
@@ -15,6 +20,7 @@ export class TargetHealth {
   requests = 0;
   failures = 0;
   lastFailure: { at: number; code: string } | undefined;
+  private sampledAt = 0;
 
   constructor(
     readonly key: string,
@@ -26,12 +32,19 @@ export class TargetHealth {
     this.breaker = new CircuitBreaker(settings, now);
   }
 
+  /** The latency estimate now: the moving average, faded by the age of its last sample. */
+  recentLatencyMs(): number {
+    if (this.latencyMs === undefined) return 0;
+    return this.latencyMs * 0.5 ** ((this.now() - this.sampledAt) / LATENCY_HALF_LIFE_MS);
+  }
+
   succeeded(latencyMs: number): void {
     this.requests++;
     this.latencyMs =
       this.latencyMs === undefined
         ? latencyMs
         : this.latencyMs + EWMA_ALPHA * (latencyMs - this.latencyMs);
+    this.sampledAt = this.now();
     this.errorRate *= 1 - EWMA_ALPHA;
     this.breaker.onSuccess();
   }

@@ -107,6 +107,25 @@ describe('orderTargets', () => {
     expect(cost(c)).toBeLessThan(Math.min(cost(a), cost(b)));
   });
 
+  it('latency: an old sample fades, so a target once slow is tried again in time', () => {
+    const clock = { now: 1_000_000 };
+    const health = new HealthRegistry(config, () => clock.now);
+    const route = testRoute(config, 'fast');
+    const [a, b] = route.targets.map((target) => health.get(target));
+    if (!a || !b) throw new Error('targets');
+    a.succeeded(900);
+    b.succeeded(100);
+    expect(cost(a)).toBeGreaterThan(cost(b));
+    // b keeps serving, so its sample stays fresh; a's, unused, ages.
+    for (let t = 0; t < 100; t++) {
+      clock.now += 1000;
+      b.succeeded(100);
+    }
+    expect(a.recentLatencyMs()).toBeCloseTo(900 * 0.5 ** (100 / 30), 6);
+    expect(cost(a)).toBeLessThan(cost(b));
+    expect(a.latencyMs).toBe(900);
+  });
+
   it('latency: a target with an open breaker is not drawn first', () => {
     const health = new HealthRegistry(config);
     const route = testRoute(config, 'fast');

@@ -55,10 +55,11 @@ export function weightedOrder(
 /**
  * Expected cost of sending one more request: recent time to first byte, scaled by the requests
  * already in flight there (the peak-EWMA idea) and by the recent error rate. A target with no
- * latency sample yet costs least, so new and recovered targets get tried.
+ * latency sample yet costs least, and an old sample fades, so new, recovered and long-unused
+ * targets get tried.
  */
 export function cost(health: TargetHealth): number {
-  return ((health.latencyMs ?? 0) + 1) * (health.inflight + 1) * (1 + 4 * health.errorRate);
+  return (health.recentLatencyMs() + 1) * (health.inflight + 1) * (1 + 4 * health.errorRate);
 }
 
 function latencyOrder(
