@@ -8,6 +8,7 @@ import {
   type RunningGateway,
 } from './helpers/gateway';
 import { assertMatchesSpec } from './helpers/openapi';
+import { startUnacceptingServer, type UnacceptingServer } from './mocks/unaccepting-server';
 import { openaiError, startUpstream, type UpstreamServer } from './mocks/upstream-server';
 
 /**
@@ -19,6 +20,8 @@ let a: UpstreamServer;
 let b: UpstreamServer;
 /** Answers like the others, 150 ms late, every time. */
 let slow: UpstreamServer;
+/** Where connections never complete. */
+let hole: UnacceptingServer;
 let gateway: RunningGateway;
 let client: OpenAI;
 let key: string;
@@ -51,6 +54,12 @@ const models = `
     provider: up
     model: model-a
     timeouts: { idle: 300 }
+  - name: reach
+    targets:
+      - { provider: hole, model: model-h }
+      - { provider: b, model: model-b }
+    retry: { retries: 0 }
+    timeouts: { connect: 300 }
   - name: fastest
     strategy: latency
     targets:
@@ -59,6 +68,7 @@ const models = `
 
 beforeAll(async () => {
   const late = createMockOpenAI();
+  hole = await startUnacceptingServer();
   [a, b, slow] = await Promise.all([
     startUpstream(createMockOpenAI({ chunkDelayMs: 2 })),
     startUpstream(createMockOpenAI({ chunkDelayMs: 2 })),
@@ -66,7 +76,11 @@ beforeAll(async () => {
   ]);
   gateway = await startGateway({
     config: openaiUpstreamConfig(a.url, {
-      providers: `${provider('b', b.url)}\n${provider('slow', slow.url)}`,
+      providers: [
+        provider('b', b.url),
+        provider('slow', slow.url),
+        provider('hole', hole.url),
+      ].join('\n'),
       models,
     }),
     env: { TEST_UPSTREAM_KEY: UPSTREAM_SECRET },
@@ -77,6 +91,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.stop();
+  hole?.close();
   await Promise.all([a?.close(), b?.close(), slow?.close()]);
 });
 
@@ -173,6 +188,15 @@ describe('fallback', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(800);
     expect(res.headers.get('x-vidai-provider')).toBe('b');
     expect(sentB).toBe(1);
+  });
+
+  it('falls back when a connection cannot be made within the connect timeout', async () => {
+    const started = Date.now();
+    const res = await chat('reach');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-vidai-provider')).toBe('b');
+    expect(res.headers.get('x-vidai-attempts')).toBe('2');
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('falls back when a stream sends its headers but no event within the first-byte timeout', async () => {
