@@ -123,5 +123,14 @@ describe('circuit breaker', () => {
     expect((await healthOf('up/model-a'))?.breaker.state).toBe('closed');
     expect((await chat('fragile')).status).toBe(200);
     expect(a.requests.length).toBe(seen + 3);
+
+    // Operators see each failed attempt and each ejection in the log, by target.
+    const lines = gateway.output().split('\n');
+    expect(lines.filter((line) => line.includes('"target_ejected"'))).toHaveLength(2);
+    expect(
+      lines.some(
+        (line) => line.includes('"upstream_attempt_failed"') && line.includes('up/model-a'),
+      ),
+    ).toBe(true);
   });
 });

@@ -38,7 +38,7 @@ export function inference(deps: AppDeps, inbound: InboundSpec) {
         },
         streamErrorEvent: inbound.streamErrorEvent,
       },
-      { transport: deps.transport, health: deps.health, totalMs },
+      { transport: deps.transport, health: deps.health, totalMs, log: deps.log, requestId },
     );
     served = true;
     response.headers.set('x-vidai-provider', target.provider.id);

@@ -79,6 +79,10 @@ export class CircuitBreaker {
     if (this.state === 'half_open') this.probing = false;
   }
 
+  get timesOpened(): number {
+    return this.opened;
+  }
+
   /** When the breaker lets a request through again; 0 when it does now. */
   retryAt(): number {
     return this.state === 'open' ? this.openUntil : 0;

@@ -1,4 +1,5 @@
 import type { Route, RouteTarget } from '../config/compile';
+import type { Logger } from '../deps';
 import { GatewayError } from '../errors/gateway-error';
 import type { InboundFormat } from '../errors/render';
 import type { WireFormat } from '../providers/catalog';
@@ -46,6 +47,9 @@ export interface DispatchContext {
   totalMs: number;
   /** Uniform in [0, 1): target choice and backoff jitter. */
   random?: () => number;
+  /** Failed attempts and ejections are logged here, tagged with the request id. */
+  log?: Logger;
+  requestId?: string;
 }
 
 export interface Dispatched extends ForwardResult {
@@ -151,7 +155,21 @@ async function tryTarget(
     leave();
     if (deadline.signal.aborted) health.breaker.onNeutral();
     else if (classifyFailure(error) === 'final') health.breaker.onSuccess();
-    else health.failed(failureCode(error));
+    else {
+      const opened = health.breaker.timesOpened;
+      health.failed(failureCode(error));
+      ctx.log?.warn('upstream_attempt_failed', {
+        request_id: ctx.requestId,
+        target: target.key,
+        code: failureCode(error),
+      });
+      if (health.breaker.timesOpened > opened) {
+        ctx.log?.warn('target_ejected', {
+          target: target.key,
+          until: new Date(health.breaker.retryAt()).toISOString(),
+        });
+      }
+    }
     return { ok: false, error };
   }
 }
