@@ -17,7 +17,7 @@ function banner(settings: Settings, port: number, adminKeySource: string): strin
   const models = [...config.routes.values()].map((route) => {
     const why = routeUnavailable(route);
     return why === undefined
-      ? `${route.name} → ${route.targets[0]?.provider.id}`
+      ? `${route.name} → ${route.usable.map((target) => target.provider.id).join(', ')}${route.usable.length > 1 ? ` (${route.strategy})` : ''}`
       : `${route.name} (off: ${why})`;
   });
   const admin =

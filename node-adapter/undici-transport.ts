@@ -4,16 +4,27 @@ import { TransportError, type Transport, type TransportFailure } from '../src/pi
 
 /**
  * The Node transport: undici's pooled client (global fetch is several times slower on Node).
- * One Agent per worker process keeps connections alive across requests to each upstream.
+ * Connections are kept alive across requests to each upstream. undici applies a connect
+ * timeout per dispatcher, not per request, so there is one Agent per distinct connect timeout:
+ * the values come from the config (one per alias at most), so there are few, made on first use.
  */
 export function undiciTransport(
   options: { connectTimeoutMs?: number } = {},
-): Transport & { close(): Promise<void> } {
-  const agent = new Agent({
-    keepAliveTimeout: 30_000,
-    keepAliveMaxTimeout: 600_000,
-    connect: { timeout: options.connectTimeoutMs ?? 10_000 },
-  });
+): Transport & { close(): Promise<void>; agentCount(): number } {
+  const fallbackConnectMs = options.connectTimeoutMs ?? 10_000;
+  const agents = new Map<number, Agent>();
+  const agentFor = (connectMs: number): Agent => {
+    let agent = agents.get(connectMs);
+    if (agent === undefined) {
+      agent = new Agent({
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 600_000,
+        connect: { timeout: connectMs },
+      });
+      agents.set(connectMs, agent);
+    }
+    return agent;
+  };
 
   const transport: Transport = async (req) => {
     let res: Awaited<ReturnType<typeof request>>;
@@ -23,7 +34,7 @@ export function undiciTransport(
         headers: req.headers,
         body: req.body,
         signal: req.signal,
-        dispatcher: agent,
+        dispatcher: agentFor(req.connectTimeoutMs ?? fallbackConnectMs),
         headersTimeout: req.firstByteTimeoutMs,
         bodyTimeout: req.idleTimeoutMs,
       });
@@ -50,7 +61,10 @@ export function undiciTransport(
       },
     };
   };
-  return Object.assign(transport, { close: () => agent.close() });
+  const close = async () => {
+    await Promise.all([...agents.values()].map((agent) => agent.close()));
+  };
+  return Object.assign(transport, { close, agentCount: () => agents.size });
 }
 
 /** undici's error codes → what the pipeline needs to know. */

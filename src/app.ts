@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { adminRoutes } from './admin/routes';
-import type { GatewayDeps, GatewayEnv } from './deps';
+import type { AppDeps, GatewayDeps, GatewayEnv } from './deps';
 import { GatewayError, toGatewayError } from './errors/gateway-error';
 import { renderError } from './errors/render';
 import { authenticate } from './http/auth';
@@ -8,9 +8,11 @@ import { openaiChat, openaiEmbeddings } from './http/inbound';
 import { inference } from './http/inference';
 import { getModel, listModels } from './http/models';
 import { requestId } from './http/request-id';
+import { HealthRegistry } from './pipeline/health';
 
 /** The one place routes are registered; runtimes differ only in the deps they pass. */
-export function createApp(deps: GatewayDeps): Hono<GatewayEnv> {
+export function createApp(runtime: GatewayDeps): Hono<GatewayEnv> {
+  const deps: AppDeps = { ...runtime, health: new HealthRegistry(runtime.config) };
   const app = new Hono<GatewayEnv>();
 
   app.onError((err, c) => {

@@ -1,6 +1,7 @@
 import type { GatewayConfig } from './config/compile';
 import type { GatewayDb } from './db/database';
 import type { InboundFormat } from './errors/render';
+import type { HealthRegistry } from './pipeline/health';
 import type { Transport } from './pipeline/transport';
 import type { PolicyStore } from './policy/policy-store';
 import type { KeyPolicy } from './policy/snapshot';
@@ -24,6 +25,12 @@ export interface GatewayDeps {
   /** SHA-256 (hex) of the admin key; undefined turns the admin API off. */
   adminKeyHash: string | undefined;
   log: Logger;
+}
+
+/** What the app's handlers see: the runtime's deps plus state the app keeps per process. */
+export interface AppDeps extends GatewayDeps {
+  /** Every target's breaker and recent latency, written by dispatch, read by strategies and admin. */
+  health: HealthRegistry;
 }
 
 /** Per-request values shared by middleware and handlers. */

@@ -195,13 +195,17 @@ describe('upstream failures', () => {
     );
   });
 
-  it('upstream 5xx becomes 502', async () => {
+  it('upstream 5xx becomes 502 once the retry has failed too', async () => {
     for (const status of [500, 503]) {
-      upstream.script(openaiError(status, 'The server had an error'));
-      expect(await post('/chat/completions', chat())).toMatchObject({
-        status: 502,
-        error: { code: 'upstream_error' },
-      });
+      const seen = upstream.requests.length;
+      upstream.script(
+        openaiError(status, 'The server had an error'),
+        openaiError(status, 'The server had an error'),
+      );
+      const result = await post('/chat/completions', chat());
+      expect(result).toMatchObject({ status: 502, error: { code: 'upstream_error' } });
+      expect(result.headers.get('x-vidai-attempts')).toBe('2');
+      expect(upstream.requests.length - seen).toBe(2);
     }
   });
 
@@ -237,7 +241,7 @@ describe('upstream failures', () => {
       status: 502,
       error: { code: 'upstream_unreachable' },
     });
-    upstream.script({ reset: true });
+    upstream.script({ reset: true }, { reset: true });
     expect((await post('/chat/completions', chat())).status).toBe(502);
   });
 

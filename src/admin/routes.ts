@@ -1,5 +1,5 @@
 import { Hono, type MiddlewareHandler } from 'hono';
-import type { GatewayDeps, GatewayEnv } from '../deps';
+import type { AppDeps, GatewayDeps, GatewayEnv } from '../deps';
 import { GatewayError } from '../errors/gateway-error';
 import { presentedKey } from '../http/auth';
 import { readJsonBody } from '../http/body';
@@ -30,7 +30,7 @@ function adminAuth(deps: GatewayDeps): MiddlewareHandler<GatewayEnv> {
 }
 
 /** The control plane's HTTP face. Writes go to the database; workers see them via the policy version. */
-export function adminRoutes(deps: GatewayDeps): Hono<GatewayEnv> {
+export function adminRoutes(deps: AppDeps): Hono<GatewayEnv> {
   const admin = new Hono<GatewayEnv>();
   admin.use('*', adminAuth(deps));
   admin.post('/keys', async (c) => {
@@ -48,5 +48,12 @@ export function adminRoutes(deps: GatewayDeps): Hono<GatewayEnv> {
     deps.log.info('key_revoked', { key_id: revoked.id });
     return c.json(revoked);
   });
+  // This process's view: each worker keeps its own breakers, so `instance` names which one answered.
+  admin.get('/health', (c) =>
+    c.json({ object: 'list', instance: instanceId, data: deps.health.view() }),
+  );
   return admin;
 }
+
+/** Names this process (or isolate) in health reports. */
+const instanceId = crypto.randomUUID();

@@ -112,7 +112,8 @@ describe('routeUnavailable', () => {
   });
 
   it('says so for a route with no targets', () => {
-    const route: Route = { name: 'empty', targets: [] };
+    const template = compileConfig(file, {}).routes.get('demo')!;
+    const route: Route = { ...template, name: 'empty', targets: [], usable: [] };
     expect(routeUnavailable(route)).toBe('no targets');
   });
 });

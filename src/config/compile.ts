@@ -1,5 +1,6 @@
 import { catalog, type CatalogRow, type ProviderKind } from '../providers/catalog';
-import type { GatewayConfigFile } from './schema';
+import type { JsonObject } from '../util/json';
+import type { GatewayConfigFile, strategies } from './schema';
 
 /**
  * The config as the hot path reads it: every decision that does not depend on the request
@@ -21,12 +22,50 @@ export interface RouteTarget {
   provider: ProviderRuntime;
   /** The model name sent upstream. */
   model: string;
+  /** `provider/model`: health (breaker, latency) is kept per upstream model, shared by aliases. */
+  key: string;
+  weight: number;
+  /** Fields set over the caller's body when this target serves it; undefined when none. */
+  params: Readonly<JsonObject> | undefined;
+}
+
+export type Strategy = (typeof strategies)[number];
+
+export interface RouteTimeouts {
+  connectMs: number;
+  firstByteMs: number;
+  idleMs: number;
+  totalMs: number;
+}
+
+export interface RetryPolicy {
+  /** Most attempts per request, across targets. */
+  attempts: number;
+  /** Extra tries on one target before falling back. */
+  retries: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+  maxRetryAfterMs: number;
 }
 
 export interface Route {
   /** The public model name. */
   name: string;
+  /** Every target, in config order. */
   targets: readonly RouteTarget[];
+  /** The targets whose provider is usable (has its credential), decided once here. */
+  usable: readonly RouteTarget[];
+  strategy: Strategy;
+  timeouts: RouteTimeouts;
+  retry: RetryPolicy;
+}
+
+export interface BreakerSettings {
+  failures: number;
+  errorRate: number;
+  window: number;
+  cooldownMs: number;
+  maxCooldownMs: number;
 }
 
 export interface GatewayConfig {
@@ -34,6 +73,9 @@ export interface GatewayConfig {
   providers: ReadonlyMap<string, ProviderRuntime>;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
+  /** Ceiling for the per-request timeout header. */
+  maxTimeoutMs: number;
+  breaker: BreakerSettings;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -56,30 +98,92 @@ function compileProvider(
   return { id: provider.id, kind: provider.kind, row, baseUrl, headers, unavailable };
 }
 
+const MAX_DEFAULT_ATTEMPTS = 10;
+
+type ModelEntry = GatewayConfigFile['models'][number];
+
+function compileTargets(
+  model: ModelEntry,
+  providers: ReadonlyMap<string, ProviderRuntime>,
+): RouteTarget[] {
+  const entries = model.targets ?? [
+    { provider: model.provider ?? '', model: model.model, weight: 1, params: undefined },
+  ];
+  return entries.map((entry) => {
+    const provider = providers.get(entry.provider);
+    // parseConfig has checked that every target names a declared provider.
+    if (!provider)
+      throw new Error(`model ${model.name}: provider ${entry.provider} is not declared`);
+    const upstreamModel = entry.model ?? model.name;
+    const params = entry.params as JsonObject | undefined;
+    return {
+      provider,
+      model: upstreamModel,
+      key: `${provider.id}/${upstreamModel}`,
+      weight: entry.weight,
+      params: params !== undefined && Object.keys(params).length > 0 ? params : undefined,
+    };
+  });
+}
+
+function compileRoute(
+  model: ModelEntry,
+  server: GatewayConfigFile['server'],
+  providers: ReadonlyMap<string, ProviderRuntime>,
+): Route {
+  const targets = compileTargets(model, providers);
+  const usable = targets.filter((target) => target.provider.unavailable === undefined);
+  const retries = model.retry?.retries ?? 1;
+  const timeouts = model.timeouts ?? {};
+  return {
+    name: model.name,
+    targets,
+    usable,
+    strategy: model.strategy,
+    timeouts: {
+      connectMs: timeouts.connect ?? server.connect_timeout_ms,
+      firstByteMs: timeouts.first_byte ?? server.upstream_timeout_ms,
+      idleMs: timeouts.idle ?? server.upstream_timeout_ms,
+      totalMs: timeouts.total ?? server.upstream_timeout_ms,
+    },
+    retry: {
+      attempts:
+        model.retry?.attempts ??
+        Math.min(MAX_DEFAULT_ATTEMPTS, (retries + 1) * Math.max(1, usable.length)),
+      retries,
+      backoffMs: model.retry?.backoff_ms ?? 250,
+      maxBackoffMs: model.retry?.max_backoff_ms ?? 8_000,
+      maxRetryAfterMs: model.retry?.max_retry_after_ms ?? 30_000,
+    },
+  };
+}
+
 export function compileConfig(file: GatewayConfigFile, env: Env): GatewayConfig {
   const providers = new Map<string, ProviderRuntime>();
   for (const provider of file.providers) providers.set(provider.id, compileProvider(provider, env));
   const routes = new Map<string, Route>();
   for (const model of file.models) {
-    const provider = providers.get(model.provider);
-    // parseConfig has checked that every model names a declared provider.
-    if (!provider)
-      throw new Error(`model ${model.name}: provider ${model.provider} is not declared`);
-    routes.set(model.name, {
-      name: model.name,
-      targets: [{ provider, model: model.model ?? model.name }],
-    });
+    routes.set(model.name, compileRoute(model, file.server, providers));
   }
+  const breaker = file.breaker;
   return {
     routes,
     providers,
     maxBodyBytes: file.server.max_body_bytes,
     upstreamTimeoutMs: file.server.upstream_timeout_ms,
+    maxTimeoutMs: file.server.max_timeout_ms ?? file.server.upstream_timeout_ms,
+    breaker: {
+      failures: breaker.failures,
+      errorRate: breaker.error_rate,
+      window: breaker.window,
+      cooldownMs: breaker.cooldown_ms,
+      maxCooldownMs: breaker.max_cooldown_ms,
+    },
   };
 }
 
 /** A route is served when at least one of its targets has a usable provider. */
 export function routeUnavailable(route: Route): string | undefined {
-  if (route.targets.some((target) => target.provider.unavailable === undefined)) return undefined;
+  if (route.usable.length > 0) return undefined;
   return route.targets[0]?.provider.unavailable ?? 'no targets';
 }

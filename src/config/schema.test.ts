@@ -35,9 +35,13 @@ function issues(document: unknown): string[] {
 describe('parseConfig', () => {
   it('accepts a valid config and returns its values', () => {
     const config = parseConfig(valid);
-    expect(config.server).toEqual({ max_body_bytes: 1024, upstream_timeout_ms: 5000 });
+    expect(config.server).toMatchObject({ max_body_bytes: 1024, upstream_timeout_ms: 5000 });
     expect(config.providers.map((p) => p.id)).toEqual(['demo', 'openai', 'local']);
-    expect(config.models[2]).toEqual({ name: 'llama', provider: 'local', model: 'llama-3.1-8b' });
+    expect(config.models[2]).toMatchObject({
+      name: 'llama',
+      provider: 'local',
+      model: 'llama-3.1-8b',
+    });
   });
 
   it('fills server defaults when server is absent or partial', () => {
@@ -45,10 +49,12 @@ describe('parseConfig', () => {
     expect(parseConfig(noServer).server).toEqual({
       max_body_bytes: 20 * 1024 * 1024,
       upstream_timeout_ms: 600_000,
+      connect_timeout_ms: 10_000,
     });
     expect(parseConfig({ ...valid, server: { upstream_timeout_ms: 10 } }).server).toEqual({
       max_body_bytes: 20 * 1024 * 1024,
       upstream_timeout_ms: 10,
+      connect_timeout_ms: 10_000,
     });
   });
 

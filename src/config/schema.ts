@@ -21,13 +21,104 @@ const providerSchema = z.strictObject({
     .optional(),
 });
 
-const modelSchema = z.strictObject({
-  /** The public name callers send as `model`. */
-  name: z.string().min(1).max(200),
-  provider: id,
-  /** The model name the provider knows; defaults to the public name. */
-  model: z.string().min(1).max(200).optional(),
+const ms = z.number().int().positive().max(3_600_000);
+
+/** Per-alias timeouts in milliseconds; each defaults to the server's (see README, "Timeouts"). */
+const timeoutsSchema = z.strictObject({
+  connect: ms.optional(),
+  first_byte: ms.optional(),
+  idle: ms.optional(),
+  total: ms.optional(),
 });
+
+const retrySchema = z.strictObject({
+  /** Most attempts one request may make, across all targets. */
+  attempts: z.number().int().min(1).max(20).optional(),
+  /** Extra tries on the same target before falling back to the next. */
+  retries: z.number().int().min(0).max(10).optional(),
+  /** Backoff base: the nth retry waits a random time in [0, min(max_backoff_ms, backoff_ms·2^n)). */
+  backoff_ms: z.number().int().min(0).max(60_000).optional(),
+  max_backoff_ms: z.number().int().min(0).max(300_000).optional(),
+  /** A Retry-After longer than this is not waited for: the request falls back instead. */
+  max_retry_after_ms: z.number().int().min(0).max(3_600_000).optional(),
+});
+
+/** Request fields a target may not override: they decide routing and framing. */
+const reservedParams = ['model', 'stream'];
+
+const targetSchema = z.strictObject({
+  provider: id,
+  /** The model name the provider knows; defaults to the alias name. */
+  model: z.string().min(1).max(200).optional(),
+  /** Share of traffic under `strategy: weighted`; 0 keeps a target as a standby. */
+  weight: z.number().min(0).max(1_000_000).default(1),
+  /** Fields set over the caller's request body when this target serves it. */
+  params: z
+    .record(z.string(), z.unknown())
+    .refine((params) => !reservedParams.some((name) => name in params), {
+      message: `params may not set ${reservedParams.join(' or ')}`,
+    })
+    .optional(),
+});
+
+export const strategies = ['fallback', 'weighted', 'latency'] as const;
+
+const modelSchema = z
+  .strictObject({
+    /** The public name callers send as `model`. */
+    name: z.string().min(1).max(200),
+    /** Shorthand for a single target: `provider` (and optional `model`). */
+    provider: id.optional(),
+    /** The model name the provider knows; defaults to the public name. */
+    model: z.string().min(1).max(200).optional(),
+    targets: z.array(targetSchema).min(1).max(16).optional(),
+    strategy: z
+      .enum(strategies, { error: () => `unknown strategy; one of: ${strategies.join(', ')}` })
+      .default('fallback'),
+    timeouts: timeoutsSchema.optional(),
+    retry: retrySchema.optional(),
+  })
+  .superRefine((model, ctx) => {
+    if ((model.provider === undefined) === (model.targets === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets'],
+        message: 'give either provider (one target) or targets (a list), not both',
+      });
+    }
+    if (model.targets !== undefined && model.model !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model'],
+        message: 'with targets, set model on each target',
+      });
+    }
+    if (model.strategy === 'weighted' && model.targets?.every((target) => target.weight === 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets'],
+        message: 'strategy weighted needs at least one target with weight > 0',
+      });
+    }
+  });
+
+/** Per-target circuit breaker, per worker process (README, "Circuit breaker"). */
+const breakerSchema = z.strictObject({
+  /** Consecutive failures that open the breaker. */
+  failures: z.number().int().min(1).max(1000).default(5),
+  /** Failure share over the last `window` outcomes that opens it, once `window` outcomes are in. */
+  error_rate: z.number().gt(0).max(1).default(0.5),
+  window: z.number().int().min(2).max(1000).default(20),
+  /** First ejection; each repeat doubles it, up to `max_cooldown_ms`. */
+  cooldown_ms: z.number().int().positive().max(3_600_000).default(30_000),
+  max_cooldown_ms: z.number().int().positive().max(86_400_000).default(300_000),
+});
+
+const serverDefaults = {
+  max_body_bytes: 20 * 1024 * 1024,
+  upstream_timeout_ms: 600_000,
+  connect_timeout_ms: 10_000,
+};
 
 const serverSchema = z.strictObject({
   max_body_bytes: z
@@ -35,16 +126,18 @@ const serverSchema = z.strictObject({
     .int()
     .positive()
     .max(512 * 1024 * 1024)
-    .default(20 * 1024 * 1024),
-  upstream_timeout_ms: z.number().int().positive().default(600_000),
+    .default(serverDefaults.max_body_bytes),
+  /** Default first-byte, idle and total timeout of every model. */
+  upstream_timeout_ms: z.number().int().positive().default(serverDefaults.upstream_timeout_ms),
+  connect_timeout_ms: ms.default(serverDefaults.connect_timeout_ms),
+  /** Ceiling for the per-request `x-vidai-timeout-ms` header; defaults to upstream_timeout_ms. */
+  max_timeout_ms: z.number().int().positive().optional(),
 });
 
 export const configSchema = z
   .strictObject({
-    server: serverSchema.default({
-      max_body_bytes: 20 * 1024 * 1024,
-      upstream_timeout_ms: 600_000,
-    }),
+    server: serverSchema.default(serverDefaults),
+    breaker: breakerSchema.default(breakerSchema.parse({})),
     providers: z.array(providerSchema).min(1),
     models: z.array(modelSchema).min(1),
   })
@@ -85,14 +178,29 @@ export const configSchema = z
         });
       }
       modelNames.add(model.name);
-      if (!providerIds.has(model.provider)) {
+      const named =
+        model.targets === undefined
+          ? [{ provider: model.provider, path: ['models', index, 'provider'] }]
+          : model.targets.map((target, i) => ({
+              provider: target.provider,
+              path: ['models', index, 'targets', i, 'provider'],
+            }));
+      for (const { provider, path } of named) {
+        if (provider === undefined || providerIds.has(provider)) continue;
         ctx.addIssue({
           code: 'custom',
-          path: ['models', index, 'provider'],
-          message: `unknown provider "${model.provider}"; declared: ${[...providerIds].join(', ')}`,
+          path,
+          message: `unknown provider "${provider}"; declared: ${[...providerIds].join(', ')}`,
         });
       }
     });
+    if (config.breaker.max_cooldown_ms < config.breaker.cooldown_ms) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['breaker', 'max_cooldown_ms'],
+        message: 'must be at least cooldown_ms',
+      });
+    }
   });
 
 export type GatewayConfigFile = z.infer<typeof configSchema>;

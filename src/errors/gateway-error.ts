@@ -73,6 +73,8 @@ export interface GatewayErrorOptions {
   status?: number;
   /** The HTTP status the upstream answered with, when the error came from one. */
   upstreamStatus?: number;
+  /** How long the upstream asked to be left alone (Retry-After), in ms: retries honour it. */
+  retryAfterMs?: number | undefined;
   cause?: unknown;
 }
 
@@ -82,6 +84,7 @@ export class GatewayError extends Error {
   readonly param: string | null;
   readonly headers: Record<string, string>;
   readonly upstreamStatus: number | undefined;
+  readonly retryAfterMs: number | undefined;
 
   /** `message` is shown to the caller: it must never contain a key, a prompt or a credential. */
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
@@ -92,6 +95,7 @@ export class GatewayError extends Error {
     this.param = options.param ?? null;
     this.headers = options.headers ?? {};
     this.upstreamStatus = options.upstreamStatus;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -1,19 +1,22 @@
 import type { Context } from 'hono';
-import type { GatewayDeps, GatewayEnv } from '../deps';
+import type { AppDeps, GatewayEnv } from '../deps';
 import { dispatch } from '../pipeline/dispatch';
+import { requestTotalMs, TIMEOUT_HEADER } from '../pipeline/timeouts';
 import { readJsonBody } from './body';
 import type { InboundSpec } from './inbound';
 import { resolveRoute } from './resolve-route';
 
 /** Serves one model call for any inbound API: read, authorize the model, dispatch, label the reply. */
-export function inference(deps: GatewayDeps, inbound: InboundSpec) {
+export function inference(deps: AppDeps, inbound: InboundSpec) {
   return async (c: Context<GatewayEnv>): Promise<Response> => {
     c.set('inbound', inbound.format);
     const { raw, json } = await readJsonBody(c, deps.config.maxBodyBytes);
     const { model, stream } = inbound.read(json);
     const route = resolveRoute(deps.config, c.get('key'), model);
+    const totalMs = requestTotalMs(c.req.header(TIMEOUT_HEADER), route, deps.config.maxTimeoutMs);
     const requestId = c.get('requestId');
-    const { response, target } = await dispatch(
+    let served = false;
+    const { response, target, attempts } = await dispatch(
       route,
       {
         inbound: inbound.format,
@@ -22,10 +25,11 @@ export function inference(deps: GatewayDeps, inbound: InboundSpec) {
         raw,
         stream,
         signal: c.req.raw.signal,
-        timeoutMs: deps.config.upstreamTimeoutMs,
+        timeoutMs: route.timeouts.firstByteMs,
         onUsage: () => {},
         onEnd: (end) => {
-          if (end.outcome === 'error') {
+          // Failures before the reply began are thrown, and logged by the app's error handler.
+          if (end.outcome === 'error' && served) {
             deps.log.warn('stream_failed', {
               request_id: requestId,
               error: end.error instanceof Error ? end.error.name : 'unknown',
@@ -34,10 +38,12 @@ export function inference(deps: GatewayDeps, inbound: InboundSpec) {
         },
         streamErrorEvent: inbound.streamErrorEvent,
       },
-      deps.transport,
+      { transport: deps.transport, health: deps.health, totalMs, log: deps.log, requestId },
     );
+    served = true;
     response.headers.set('x-vidai-provider', target.provider.id);
     response.headers.set('x-vidai-model', target.model);
+    response.headers.set('x-vidai-attempts', String(attempts));
     return response;
   };
 }

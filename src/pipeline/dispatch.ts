@@ -1,12 +1,18 @@
 import type { Route, RouteTarget } from '../config/compile';
+import type { Logger } from '../deps';
 import { GatewayError } from '../errors/gateway-error';
-import { createMockOpenAI } from '../providers/mock/mock-openai';
-import { fetchTransport } from './fetch-transport';
-import { forwardOpenAI } from './forward-openai';
-import type { ForwardPlan, ForwardResult } from './plan';
 import type { InboundFormat } from '../errors/render';
 import type { WireFormat } from '../providers/catalog';
-import type { Transport } from './transport';
+import { createMockOpenAI } from '../providers/mock/mock-openai';
+import { Attempt, awaitFirstChunk } from './attempt';
+import { fetchTransport } from './fetch-transport';
+import { forwardOpenAI } from './forward-openai';
+import type { HealthRegistry } from './health';
+import type { ForwardPlan, ForwardResult } from './plan';
+import { classifyFailure, retryAfterOf, retryDelayMs } from './retry';
+import { orderTargets } from './strategy';
+import { Deadline } from './timeouts';
+import { TransportError, type Transport } from './transport';
 import { asGatewayError } from './upstream-errors';
 
 /** The built-in mock answers in-process, through the same Transport interface as a network upstream. */
@@ -29,39 +35,186 @@ const adapters: Record<InboundFormat, Partial<Record<WireFormat, UpstreamAdapter
   anthropic: {},
 };
 
-function adapterFor(inbound: InboundFormat, target: RouteTarget): UpstreamAdapter {
-  const adapter = adapters[inbound][target.provider.row.format];
-  if (adapter === undefined) {
-    throw new GatewayError(
-      'invalid_request',
-      `Provider "${target.provider.id}" cannot serve this API.`,
-    );
-  }
-  return adapter;
+function adapterFor(inbound: InboundFormat, target: RouteTarget): UpstreamAdapter | undefined {
+  return adapters[inbound][target.provider.row.format];
+}
+
+export interface DispatchContext {
+  /** The pooled network client. */
+  transport: Transport;
+  health: HealthRegistry;
+  /** This request's total time budget: the alias's, or the caller's override. */
+  totalMs: number;
+  /** Uniform in [0, 1): target choice and backoff jitter. */
+  random?: () => number;
+  /** Failed attempts and ejections are logged here, tagged with the request id. */
+  log?: Logger;
+  requestId?: string;
 }
 
 export interface Dispatched extends ForwardResult {
   target: RouteTarget;
+  /** Upstream calls made for this request, the one that served it included. */
+  attempts: number;
 }
 
-/** Sends the plan to the route's first usable target. */
+type Tried = { ok: true; result: ForwardResult } | { ok: false; error: unknown };
+
+/**
+ * Serves the plan from the route's targets: in the strategy's order, each target tried up to
+ * `1 + retries` times (transient failures only, after a backoff that honours Retry-After), then
+ * the next, within the attempt limit and the request's deadline; targets whose breaker is open
+ * are skipped. Nothing reaches the caller until an attempt has its first byte, so every
+ * failure before that can still be retried elsewhere. On failure the plan's onEnd is called
+ * (once) and the last attempt's error is thrown, with the attempt count.
+ */
 export async function dispatch(
   route: Route,
   plan: ForwardPlan,
-  network: Transport,
+  ctx: DispatchContext,
 ): Promise<Dispatched> {
-  const target = route.targets.find((candidate) => candidate.provider.unavailable === undefined);
-  if (target === undefined) {
-    throw new GatewayError('provider_unavailable', `No provider can serve '${route.name}' now.`);
-  }
+  const deadline = new Deadline(ctx.totalMs, plan.signal);
+  const random = ctx.random ?? Math.random;
+  const policy = route.retry;
+  let attempts = 0;
+  let last: { error: unknown; target: RouteTarget } | undefined;
   try {
-    const result = await adapterFor(plan.inbound, target)(
-      transportFor(target, network),
-      target,
-      plan,
+    const order = orderTargets(route, ctx.health, random).filter(
+      (target) => adapterFor(plan.inbound, target) !== undefined,
     );
-    return { ...result, target };
+    if (order.length === 0 && route.usable.length > 0) {
+      throw new GatewayError('invalid_request', `The model '${route.name}' cannot serve this API.`);
+    }
+    targets: for (const target of order) {
+      const breaker = ctx.health.get(target).breaker;
+      for (let retry = 0; retry <= policy.retries; retry++) {
+        if (attempts >= policy.attempts || deadline.signal.aborted) break targets;
+        if (retry > 0) {
+          const asked = retryAfterOf(last?.error);
+          const wait = retryDelayMs(retry, policy, asked, random);
+          if ((asked ?? 0) > policy.maxRetryAfterMs || wait >= deadline.remaining()) break;
+          await deadline.sleep(wait);
+          if (deadline.signal.aborted) break targets;
+        }
+        if (!breaker.tryAcquire()) break;
+        attempts++;
+        const tried = await tryTarget(route, target, plan, ctx, deadline);
+        if (tried.ok) return { ...tried.result, target, attempts };
+        last = { error: tried.error, target };
+        const kind = classifyFailure(tried.error);
+        if (kind === 'final') break targets;
+        if (kind === 'fallback') break;
+      }
+    }
+    throw finalError(route, ctx.health, deadline, last);
   } catch (err) {
-    throw asGatewayError(err, target.provider.id);
+    deadline.dispose();
+    plan.onEnd({ outcome: 'error', error: err });
+    throw withAttempts(err, attempts);
   }
+}
+
+async function tryTarget(
+  route: Route,
+  target: RouteTarget,
+  plan: ForwardPlan,
+  ctx: DispatchContext,
+  deadline: Deadline,
+): Promise<Tried> {
+  const health = ctx.health.get(target);
+  const started = Date.now();
+  health.inflight++;
+  let inflight = true;
+  const leave = () => {
+    if (inflight) health.inflight--;
+    inflight = false;
+  };
+  const attempt = new Attempt(plan, target, deadline, (end) => {
+    leave();
+    // A stream cut by the request's own deadline, or by its caller, says nothing of the target.
+    if (end.outcome === 'error' && !deadline.signal.aborted) health.failed('stream_failed');
+    deadline.dispose();
+  });
+  try {
+    const adapter = adapterFor(plan.inbound, target);
+    if (adapter === undefined) throw new Error(`no adapter for ${target.key}`);
+    let result = await adapter(
+      attempt.transportFor(transportFor(target, ctx.transport), route.timeouts),
+      target,
+      attempt.planFor(route.timeouts),
+    );
+    if (plan.stream) {
+      const firstByteBy = started + route.timeouts.firstByteMs;
+      result = await awaitFirstChunk(result, attempt, firstByteBy - Date.now());
+    }
+    health.succeeded(Date.now() - started);
+    attempt.commit();
+    return { ok: true, result };
+  } catch (error) {
+    attempt.discard();
+    leave();
+    if (deadline.signal.aborted) health.breaker.onNeutral();
+    else if (classifyFailure(error) === 'final') health.breaker.onSuccess();
+    else {
+      const opened = health.breaker.timesOpened;
+      health.failed(failureCode(error));
+      ctx.log?.warn('upstream_attempt_failed', {
+        request_id: ctx.requestId,
+        target: target.key,
+        code: failureCode(error),
+      });
+      if (health.breaker.timesOpened > opened) {
+        ctx.log?.warn('target_ejected', {
+          target: target.key,
+          until: new Date(health.breaker.retryAt()).toISOString(),
+        });
+      }
+    }
+    return { ok: false, error };
+  }
+}
+
+function failureCode(error: unknown): string {
+  if (error instanceof GatewayError) return error.code;
+  if (error instanceof TransportError) return error.failure;
+  return error instanceof Error ? error.name : 'unknown';
+}
+
+/** The honest reason the request failed, when no attempt served it. */
+function finalError(
+  route: Route,
+  health: HealthRegistry,
+  deadline: Deadline,
+  last: { error: unknown; target: RouteTarget } | undefined,
+): unknown {
+  if (deadline.expired) return deadline.timeoutError();
+  if (last !== undefined) return asGatewayError(last.error, last.target.provider.id);
+  if (deadline.callerGone) return new TransportError('aborted');
+  const reopen = Math.min(
+    ...route.usable.map((target) => health.get(target).breaker.retryAt() || Infinity),
+  );
+  const seconds = Number.isFinite(reopen)
+    ? Math.max(1, Math.ceil((reopen - Date.now()) / 1000))
+    : 1;
+  return new GatewayError(
+    'provider_unavailable',
+    route.usable.length === 0
+      ? `No provider can serve '${route.name}' now.`
+      : `Every provider of '${route.name}' is failing; the gateway is giving it time to recover.`,
+    { headers: { 'retry-after': String(seconds) } },
+  );
+}
+
+/** The error as the caller will see it, saying how many upstream calls were made. */
+function withAttempts(err: unknown, attempts: number): unknown {
+  const error = asGatewayError(err, 'upstream');
+  if (!(error instanceof GatewayError)) return error;
+  return new GatewayError(error.code, error.message, {
+    param: error.param,
+    status: error.status,
+    upstreamStatus: error.upstreamStatus,
+    retryAfterMs: error.retryAfterMs,
+    headers: { ...error.headers, 'x-vidai-attempts': String(attempts) },
+    cause: error.cause,
+  });
 }

@@ -13,19 +13,28 @@ export function fetchTransport(fetcher: (request: Request) => Promise<Response>)
       controller.abort();
     };
     const onCallerAbort = () => abort('aborted');
+    // fetch rejects, and errors a body, when its request is aborted; an in-process handler
+    // may know nothing of the signal. Every wait races this, so it ends when the abort comes.
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener(
+        'abort',
+        () => reject(new TransportError(failure ?? 'aborted')),
+        { once: true },
+      );
+    });
+    aborted.catch(() => {});
     if (req.signal?.aborted) throw new TransportError('aborted');
     req.signal?.addEventListener('abort', onCallerAbort, { once: true });
     const timer = setTimeout(() => abort('first_byte_timeout'), req.firstByteTimeoutMs);
     let response: Response;
     try {
-      response = await fetcher(
-        new Request(req.url, {
-          method: req.method,
-          headers: req.headers,
-          body: req.body ?? null,
-          signal: controller.signal,
-        }),
-      );
+      const request = new Request(req.url, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body ?? null,
+        signal: controller.signal,
+      });
+      response = await Promise.race([fetcher(request), aborted]);
     } catch (err) {
       req.signal?.removeEventListener('abort', onCallerAbort);
       throw new TransportError(failure ?? 'connect', { cause: err });
@@ -45,14 +54,15 @@ export function fetchTransport(fetcher: (request: Request) => Promise<Response>)
           }
           const idle = setTimeout(() => abort('idle_timeout'), req.idleTimeoutMs);
           try {
-            const { done: ended, value } = await reader.read();
+            const { done: ended, value } = await Promise.race([reader.read(), aborted]);
             if (ended) {
               done();
               out.close();
             } else out.enqueue(value);
           } catch (err) {
             done();
-            throw fail(err);
+            void reader.cancel().catch(() => {});
+            throw err instanceof TransportError ? err : fail(err);
           } finally {
             clearTimeout(idle);
           }

@@ -15,10 +15,16 @@ export interface ForwardPlan {
   /** The body as received. */
   raw: string;
   stream: boolean;
-  /** Aborts when the caller disconnects. */
+  /** Aborts when the caller disconnects (and, as an attempt sees it, when the request's time is up). */
   signal: AbortSignal | undefined;
+  /**
+   * The first-byte timeout. Dispatch enforces every timeout (connect, first byte, idle, total)
+   * on the transport it hands each attempt's adapter, whatever the adapter passes there.
+   */
   timeoutMs: number;
+  /** Reported for the attempt that served the reply only. */
   onUsage(usage: TokenUsage | undefined): void;
+  /** Called exactly once per dispatched request: by the serving attempt, or with the final error. */
   onEnd(end: StreamEnd): void;
   /** Renders a failure after the reply began, as an SSE event in the caller's format. */
   streamErrorEvent(error: unknown, providerId: string): string;

@@ -7,8 +7,14 @@ export interface UpstreamRequest {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   body?: string;
-  /** Aborted when the caller goes away. */
+  /** Aborted when the caller goes away or the request's time is up. */
   signal?: AbortSignal | undefined;
+  /**
+   * Longest wait for a new connection (TCP + TLS). Pooled connections make it a property of the
+   * pool, so runtimes apply it where they can (Node: one pool per distinct value; fetch: not
+   * separable, it falls under the first-byte timeout).
+   */
+  connectTimeoutMs?: number;
   /** Longest wait for the response headers. */
   firstByteTimeoutMs: number;
   /** Longest quiet gap while the body is read. */

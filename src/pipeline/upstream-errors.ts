@@ -53,17 +53,22 @@ async function readErrorText(res: UpstreamResponse): Promise<string> {
   }
 }
 
-/** Seconds to wait, from `retry-after` (seconds or HTTP date) or `retry-after-ms`. */
-export function retryAfterSeconds(res: Pick<UpstreamResponse, 'header'>): number | undefined {
+/** Milliseconds to wait, from `retry-after-ms` or `retry-after` (seconds or an HTTP date). */
+export function retryAfterMs(res: Pick<UpstreamResponse, 'header'>): number | undefined {
   const ms = Number(res.header('retry-after-ms'));
-  if (res.header('retry-after-ms') !== null && Number.isFinite(ms) && ms >= 0)
-    return Math.ceil(ms / 1000);
+  if (res.header('retry-after-ms') !== null && Number.isFinite(ms) && ms >= 0) return ms;
   const value = res.header('retry-after');
   if (value === null) return undefined;
   const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
   const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** Seconds to wait, rounded up: what a Retry-After header sent on to the caller says. */
+export function retryAfterSeconds(res: Pick<UpstreamResponse, 'header'>): number | undefined {
+  const ms = retryAfterMs(res);
+  return ms === undefined ? undefined : Math.ceil(ms / 1000);
 }
 
 export async function upstreamHttpError(
@@ -74,9 +79,10 @@ export async function upstreamHttpError(
   const text = await readErrorText(res);
   const detail = upstreamMessage(text);
   const said = detail === undefined ? '' : `: ${redactSecrets(detail)}`;
-  const upstream = { upstreamStatus: status };
+  const waitMs = retryAfterMs(res);
+  const upstream = { upstreamStatus: status, retryAfterMs: waitMs };
   if (status === 429) {
-    const retryAfter = retryAfterSeconds(res);
+    const retryAfter = waitMs === undefined ? undefined : Math.ceil(waitMs / 1000);
     return new GatewayError(
       'upstream_rate_limited',
       `Provider "${providerId}" is rate limiting requests${said}`,

@@ -120,6 +120,11 @@ export interface TestConfigOptions {
   /** YAML list items appended to `providers:` and `models:`. */
   providers?: string;
   models?: string;
+  /**
+   * The `breaker:` section. By default the breaker is all but off, so that suites about error
+   * mapping can fail an upstream many times in a row without it being ejected.
+   */
+  breaker?: string;
 }
 
 /** A config with the test's upstream as an OpenAI-compatible provider, plus the built-in demo. */
@@ -128,6 +133,8 @@ export function openaiUpstreamConfig(upstreamUrl: string, options: TestConfigOpt
 server:
   upstream_timeout_ms: ${options.timeoutMs ?? 2000}
   max_body_bytes: ${options.maxBodyBytes ?? 1048576}
+breaker:
+${options.breaker ?? '  failures: 1000\n  window: 1000\n  error_rate: 1'}
 providers:
   - id: up
     kind: openai-compatible

@@ -23,7 +23,12 @@ export type Fault =
   /** Destroy the connection without answering. */
   | { reset: true }
   /** Answer normally, but destroy the connection after this many bytes of body. */
-  | { cutAfterBytes: number };
+  | { cutAfterBytes: number }
+  /** Answer normally, but go quiet after this many bytes of body (0: headers only), connection open. */
+  | { stallAfterBytes: number };
+
+/** Where a scripted reply stops: cut the connection, or keep it open and send nothing more. */
+type BodyLimit = { bytes: number; then: 'cut' | 'stall' };
 
 export interface UpstreamServer {
   url: string;
@@ -34,11 +39,7 @@ export interface UpstreamServer {
 }
 
 /** Writes a Web Response to a Node response, chunk by chunk as the handler produces it. */
-async function send(
-  response: Response,
-  res: ServerResponse,
-  cutAfterBytes?: number,
-): Promise<void> {
+async function send(response: Response, res: ServerResponse, limit?: BodyLimit): Promise<void> {
   res.writeHead(response.status, Object.fromEntries(response.headers));
   res.flushHeaders();
   if (!response.body) return void res.end();
@@ -47,9 +48,11 @@ async function send(
   for (;;) {
     const { done, value } = await reader.read();
     if (done) return void res.end();
-    if (cutAfterBytes !== undefined && sent + value.byteLength >= cutAfterBytes) {
-      res.write(value.subarray(0, cutAfterBytes - sent));
+    if (limit !== undefined && sent + value.byteLength >= limit.bytes) {
+      if (limit.bytes > sent) res.write(value.subarray(0, limit.bytes - sent));
       await reader.cancel();
+      // Stalled: the connection stays open, silent, until the client gives up.
+      if (limit.then === 'stall') return;
       // Let the partial write reach the wire, then break the connection mid-body.
       return void setTimeout(() => res.socket?.destroy(), 20);
     }
@@ -77,7 +80,7 @@ export async function startUpstream(
         body,
       };
       requests.push(recorded);
-      const answer = (cutAfterBytes?: number) => {
+      const answer = (limit?: BodyLimit) => {
         const headers = new Headers();
         for (const [name, value] of Object.entries(req.headers)) {
           if (typeof value === 'string') headers.set(name, value);
@@ -88,7 +91,7 @@ export async function startUpstream(
           body: recorded.method === 'GET' || recorded.method === 'HEAD' ? null : body,
         });
         handler(request)
-          .then((response) => send(response, res, cutAfterBytes))
+          .then((response) => send(response, res, limit))
           .catch(() => res.socket?.destroy());
       };
       const fault = queue.shift();
@@ -96,7 +99,9 @@ export async function startUpstream(
       if ('hang' in fault) return;
       if ('reset' in fault) return void req.socket.destroy();
       if ('delayMs' in fault) return void setTimeout(answer, fault.delayMs);
-      if ('cutAfterBytes' in fault) return answer(fault.cutAfterBytes);
+      if ('cutAfterBytes' in fault) return answer({ bytes: fault.cutAfterBytes, then: 'cut' });
+      if ('stallAfterBytes' in fault)
+        return answer({ bytes: fault.stallAfterBytes, then: 'stall' });
       res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
       res.end(fault.body ?? '');
     });

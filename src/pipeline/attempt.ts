@@ -1,0 +1,159 @@
+import type { RouteTarget, RouteTimeouts } from '../config/compile';
+import { StreamCutError, type StreamEnd } from './openai-stream';
+import type { ForwardPlan, ForwardResult } from './plan';
+import type { Deadline } from './timeouts';
+import { TransportError, type Transport } from './transport';
+
+/**
+ * One try of one target. Until it is committed — until the first byte of its reply is ready
+ * for the caller — it is private: its usage and end reports are held back (a failed attempt's
+ * never reach the plan), and an error it would render into the stream is taken as its failure
+ * instead. Committed, it relays everything to the real plan. The caller sees exactly one
+ * attempt's reply and one onEnd.
+ */
+export class Attempt {
+  /** Set when the adapter rendered a stream error before anything was committed. */
+  failure: unknown;
+  private committed = false;
+  private discarded = false;
+  private held: (() => void)[] = [];
+  private readonly controller = new AbortController();
+  private readonly onDeadline = () => this.controller.abort();
+
+  constructor(
+    private readonly plan: ForwardPlan,
+    private readonly target: RouteTarget,
+    private readonly deadline: Deadline,
+    /** Called once, when the committed reply has ended (at commit for a whole-body reply). */
+    private readonly onFinished: (end: StreamEnd) => void,
+  ) {
+    if (deadline.signal.aborted) this.controller.abort();
+    else deadline.signal.addEventListener('abort', this.onDeadline, { once: true });
+  }
+
+  /** The plan the adapter sees: the same call, with this attempt's signal and hooks. */
+  planFor(timeouts: RouteTimeouts): ForwardPlan {
+    const plan = this.plan;
+    const params = this.target.params;
+    const body = params === undefined ? plan.body : { ...plan.body, ...params };
+    return {
+      ...plan,
+      body,
+      raw: params === undefined ? plan.raw : JSON.stringify(body),
+      signal: this.controller.signal,
+      timeoutMs: timeouts.firstByteMs,
+      onUsage: (usage) => this.relay(() => plan.onUsage(usage)),
+      onEnd: (end) =>
+        this.relay(() => {
+          this.release();
+          plan.onEnd(end);
+          this.onFinished(end);
+        }),
+      streamErrorEvent: (error, providerId) => {
+        if (!this.committed) this.failure ??= error;
+        const shown = this.deadline.expired ? this.deadline.timeoutError() : error;
+        return plan.streamErrorEvent(shown, providerId);
+      },
+    };
+  }
+
+  /** The transport the adapter sees: the route's timeouts and this attempt's signal, whatever it asks. */
+  transportFor(base: Transport, timeouts: RouteTimeouts): Transport {
+    return (req) =>
+      base({
+        ...req,
+        signal: this.controller.signal,
+        connectTimeoutMs: timeouts.connectMs,
+        firstByteTimeoutMs: timeouts.firstByteMs,
+        idleTimeoutMs: timeouts.idleMs,
+      });
+  }
+
+  commit(): void {
+    this.committed = true;
+    const held = this.held;
+    this.held = [];
+    for (const report of held) report();
+  }
+
+  /** Gives up on this attempt: drops what it reported and cuts its upstream call. */
+  discard(): void {
+    this.discarded = true;
+    this.held = [];
+    this.controller.abort();
+    this.release();
+  }
+
+  private relay(report: () => void): void {
+    if (this.discarded) return;
+    if (this.committed) report();
+    else this.held.push(report);
+  }
+
+  private release(): void {
+    this.deadline.signal.removeEventListener('abort', this.onDeadline);
+  }
+}
+
+/**
+ * Holds a streamed reply back until its first chunk is in: within `waitMs`, without an error
+ * rendered in its place, and not empty. Then the reply is safe to commit to, and is returned
+ * as a stream that gives that chunk first and the rest as it comes. Otherwise this throws the
+ * attempt's failure, so the caller can try elsewhere while nothing has been sent.
+ */
+export async function awaitFirstChunk(
+  result: ForwardResult,
+  attempt: Attempt,
+  waitMs: number,
+): Promise<ForwardResult> {
+  const body = result.response.body;
+  if (body === null) return result;
+  const reader = body.getReader();
+  let onLate = () => {};
+  const late = new Promise<'late'>((resolve) => (onLate = () => resolve('late')));
+  const timer = setTimeout(() => onLate(), Math.max(0, waitMs));
+  let first: ReadableStreamReadResult<Uint8Array> | 'late';
+  try {
+    first = await Promise.race([reader.read(), late]);
+  } catch (err) {
+    throw attempt.failure ?? err;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (first === 'late') {
+    void reader.cancel().catch(() => {});
+    throw new TransportError('first_byte_timeout');
+  }
+  if (attempt.failure !== undefined) throw attempt.failure;
+  if (first.done) throw new StreamCutError();
+  return {
+    firstByteAt: Date.now(),
+    response: new Response(replay(first.value, reader), {
+      status: result.response.status,
+      headers: result.response.headers,
+    }),
+  };
+}
+
+function replay(
+  first: Uint8Array,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  let pending: Uint8Array | undefined = first;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (pending !== undefined) {
+          controller.enqueue(pending);
+          pending = undefined;
+          return;
+        }
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}

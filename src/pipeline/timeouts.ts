@@ -1,0 +1,88 @@
+import type { Route } from '../config/compile';
+import { GatewayError } from '../errors/gateway-error';
+
+/** The per-request override of an alias's total timeout, in ms; clamped to the server's ceiling. */
+export const TIMEOUT_HEADER = 'x-vidai-timeout-ms';
+
+/** The total time this request may take: the alias's, or the caller's header within the ceiling. */
+export function requestTotalMs(
+  header: string | undefined,
+  route: Route,
+  ceilingMs: number,
+): number {
+  if (header === undefined) return route.timeouts.totalMs;
+  const value = Number(header.trim());
+  if (!/^\d+$/.test(header.trim()) || !Number.isSafeInteger(value) || value <= 0) {
+    throw new GatewayError(
+      'invalid_request',
+      `The ${TIMEOUT_HEADER} header must be a positive whole number of milliseconds.`,
+    );
+  }
+  return Math.min(value, ceilingMs);
+}
+
+/**
+ * The request's total time budget. Its signal aborts when the budget is spent or when the
+ * caller goes away (`expired` tells which); every attempt's upstream call is tied to it, so
+ * nothing outlives it. `dispose` must be called once the request is over.
+ */
+export class Deadline {
+  readonly at: number;
+  expired = false;
+  private readonly controller = new AbortController();
+  private readonly timer: ReturnType<typeof setTimeout>;
+  private readonly onCallerAbort = () => this.controller.abort();
+
+  constructor(
+    readonly totalMs: number,
+    private readonly caller: AbortSignal | undefined,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.at = now() + totalMs;
+    this.timer = setTimeout(() => {
+      this.expired = true;
+      this.controller.abort();
+    }, totalMs);
+    if (caller?.aborted) this.controller.abort();
+    else caller?.addEventListener('abort', this.onCallerAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get callerGone(): boolean {
+    return this.caller?.aborted === true;
+  }
+
+  remaining(): number {
+    return Math.max(0, this.at - this.now());
+  }
+
+  /** Waits `ms`, or less if the request ends first. */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.signal.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        this.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** The error for a budget spent before anything reached the caller. */
+  timeoutError(): GatewayError {
+    return new GatewayError(
+      'upstream_timeout',
+      `No provider answered within the request's ${this.totalMs} ms timeout.`,
+    );
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.caller?.removeEventListener('abort', this.onCallerAbort);
+  }
+}
