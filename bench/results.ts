@@ -46,8 +46,8 @@ export interface Target {
   name: string;
   goal: string;
   measured: string;
-  /** undefined: not measured in this run. */
-  met: boolean | undefined;
+  /** null: not measured in this run. */
+  met: boolean | null;
 }
 
 const fixed = (n: number | undefined, digits: number, unit: string) =>
@@ -64,31 +64,31 @@ export function evaluateTargets(r: BenchResults): Target[] {
       name: 'Gateway CPU per non-streaming request (at capacity)',
       goal: '≤ 250 µs',
       measured: fixed(cpu, 0, 'µs'),
-      met: known(cpu) ? (cpu as number) <= 250 : undefined,
+      met: known(cpu) ? (cpu as number) <= 250 : null,
     },
     {
       name: 'Added p50 at half of capacity',
       goal: '≤ 0.5 ms',
       measured: fixed(half?.addedP50Ms, 3, 'ms'),
-      met: half === undefined ? undefined : half.addedP50Ms <= 0.5,
+      met: half === undefined ? null : half.addedP50Ms <= 0.5,
     },
     {
       name: 'Added p99 at half of capacity',
       goal: '≤ 2 ms',
       measured: fixed(half?.addedP99Ms, 3, 'ms'),
-      met: half === undefined ? undefined : half.addedP99Ms <= 2,
+      met: half === undefined ? null : half.addedP99Ms <= 2,
     },
     {
       name: 'Peak RSS per worker',
       goal: '≤ 150 MB',
       measured: fixed(known(rssMb) ? rssMb : undefined, 0, 'MiB'),
-      met: known(rssMb) ? (rssMb as number) <= 150 : undefined,
+      met: known(rssMb) ? (rssMb as number) <= 150 : null,
     },
     {
       name: 'Concurrent paced streams, none stalled or cut',
       goal: '≥ 1,000',
       measured: r.streams === undefined ? 'not measured' : `${r.streams.maxCleanStreams} clean`,
-      met: r.streams === undefined || !tried1000 ? undefined : r.streams.maxCleanStreams >= 1000,
+      met: r.streams === undefined || !tried1000 ? null : r.streams.maxCleanStreams >= 1000,
     },
   ];
 }

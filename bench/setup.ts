@@ -162,7 +162,8 @@ export async function startVidai(options: {
   });
   const primary = gateway.process.pid ?? -1;
   const created = (await gateway.createKey(benchKeyPolicy)) as Record<string, unknown>;
-  const { key, ...policy } = created;
+  // The prefix of the key stays out of the results, with the key.
+  const { key, key_prefix: _prefix, ...policy } = created;
   if (typeof key !== 'string') throw new Error('the admin API returned no key');
   return { gateway, key, policy, workerPids: () => childPids(primary) };
 }
