@@ -66,7 +66,13 @@ export async function latencyLane(ctx: LaneContext): Promise<LatencyLane> {
 export interface CapacityLane {
   tool: LoadGenerator;
   connections: number;
-  repeats: Array<{ direct: CapacityResult; gateway: CapacityResult; cpuUsPerRequest?: number }>;
+  repeats: Array<{
+    direct: CapacityResult;
+    gateway: CapacityResult;
+    cpuUsPerRequest?: number;
+    /** Cores' worth of CPU the gateway used: well under its cores means something else held it back. */
+    cpuCores?: number;
+  }>;
   directRps: number;
   gatewayRps: number;
   /** Gateway CPU per request at saturation (µs), median. */
@@ -82,12 +88,14 @@ export async function capacityLane(ctx: LaneContext): Promise<CapacityLane> {
     const d = await capacity(ctx.tool, ctx.direct, ctx.jsonBody, connections, durationS);
     ctx.meter.start();
     const g = await capacity(ctx.tool, ctx.gateway, ctx.jsonBody, connections, durationS);
-    const cpuUsPerRequest = perRequest(ctx.meter.stop(), g.requests);
+    const cpuUs = ctx.meter.stop();
+    const cpuUsPerRequest = perRequest(cpuUs, g.requests);
+    const cpuCores = cpuUs === undefined ? undefined : cpuUs / (g.durationS * 1e6);
     errors += d.errors + g.errors;
     ctx.progress(
-      `capacity round ${round + 1}/${ctx.opts.repeat} (${ctx.tool}, ${connections} connections): direct ${d.rps.toFixed(0)} req/s, gateway ${g.rps.toFixed(0)} req/s${cpuUsPerRequest === undefined ? '' : `, ${cpuUsPerRequest.toFixed(0)} µs CPU/request`}`,
+      `capacity round ${round + 1}/${ctx.opts.repeat} (${ctx.tool}, ${connections} connections): direct ${d.rps.toFixed(0)} req/s, gateway ${g.rps.toFixed(0)} req/s${cpuUsPerRequest === undefined ? '' : `, ${cpuUsPerRequest.toFixed(0)} µs CPU/request, ${cpuCores?.toFixed(2)} cores busy`}`,
     );
-    return { direct: d, gateway: g, cpuUsPerRequest };
+    return { direct: d, gateway: g, cpuUsPerRequest, cpuCores };
   });
   return {
     tool: ctx.tool,

@@ -33,15 +33,15 @@ export function pool(origin: string, connections: number): Pool {
   });
 }
 
+/** POSTs `body` to the endpoint; the caller reads the reply. */
+export function post(client: Pool, endpoint: Endpoint, body: string) {
+  return client.request({ path: endpoint.path, method: 'POST', headers: endpoint.headers, body });
+}
+
 /** One request, body read to the end; resolves with whether it succeeded (never rejects). */
 async function send(client: Pool, endpoint: Endpoint, body: string, outcome: Outcome) {
   try {
-    const res = await client.request({
-      path: endpoint.path,
-      method: 'POST',
-      headers: endpoint.headers,
-      body,
-    });
+    const res = await post(client, endpoint, body);
     await res.body.dump({ limit: Infinity });
     if (res.statusCode === 200) return void outcome.ok++;
     fail(outcome, String(res.statusCode));

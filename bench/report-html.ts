@@ -229,7 +229,7 @@ export function renderReport(r: BenchResults): string {
       esc(t.name),
       esc(t.goal),
       esc(t.measured),
-      t.met === null ? '' : t.met ? '✅ met' : '❌ not met',
+      t.met === null ? '' : t.met ? 'met' : 'not met',
     ]),
   );
   return `<!doctype html>

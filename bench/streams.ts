@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { SseParser, type SseEvent } from '../src/sse/parser';
-import { pool, type Endpoint } from './load';
+import { pool, post, type Endpoint } from './load';
 import { summarise, type LatencySummary } from './stats';
 
 /**
@@ -80,12 +80,7 @@ async function oneStream(
     if (!contains && event.data.includes(options.mustContain ?? '')) contains = true;
   });
   try {
-    const res = await client.request({
-      path: endpoint.path,
-      method: 'POST',
-      headers: endpoint.headers,
-      body,
-    });
+    const res = await post(client, endpoint, body);
     if (res.statusCode !== 200) {
       await res.body.dump();
       return result;
