@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { capacity, type CapacityResult, type LoadGenerator } from './capacity';
 import { openLoop, sequential, type Endpoint, type OpenLoopResult } from './load';
 import type { BenchOptions } from './options';
@@ -18,12 +19,36 @@ export interface LaneContext {
   tool: LoadGenerator;
   /** CPU of the gateway's processes; stop() is undefined when they cannot be read. */
   meter: { start(): void; stop(): number | undefined };
+  /** Busy cores on the gateway's own CPUs (when pinned), whoever kept them busy. */
+  gatewayCores: { start(): void; stop(): number | undefined } | undefined;
   progress(line: string): void;
 }
 
 const ms = (n: number) => `${n.toFixed(3)} ms`;
+const plusMs = (n: number) => `${n < 0 ? '−' : '+'}${ms(Math.abs(n))}`;
+const other = (cores: number | undefined) =>
+  cores === undefined ? '' : `; other processes used ${cores.toFixed(2)} of the gateway's cores`;
 const perRequest = (cpuUs: number | undefined, requests: number) =>
   cpuUs === undefined || requests === 0 ? undefined : cpuUs / requests;
+
+/**
+ * Runs `fn` with the gateway's CPU metered: its CPU time (µs), the cores' worth it kept busy,
+ * and how much of its pinned cores something else used meanwhile (other engineers' jobs on a
+ * shared machine): a step with much "other" load measured the machine, not the gateway.
+ */
+async function metered<T>(ctx: LaneContext, fn: () => Promise<T>) {
+  const t0 = performance.now();
+  ctx.meter.start();
+  ctx.gatewayCores?.start();
+  const value = await fn();
+  const cpuUs = ctx.meter.stop();
+  const busy = ctx.gatewayCores?.stop();
+  const wallUs = (performance.now() - t0) * 1000;
+  const cores = cpuUs === undefined ? undefined : cpuUs / wallUs;
+  const otherCores =
+    busy === undefined || cores === undefined ? undefined : Math.max(0, busy - cores);
+  return { value, cpuUs, cores, otherCores };
+}
 
 async function repeated<T>(repeat: number, run: (round: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
@@ -72,6 +97,8 @@ export interface CapacityLane {
     cpuUsPerRequest?: number;
     /** Cores' worth of CPU the gateway used: well under its cores means something else held it back. */
     cpuCores?: number;
+    /** Cores' worth of the gateway's pinned CPUs that other processes used meanwhile. */
+    otherCores?: number;
   }>;
   directRps: number;
   gatewayRps: number;
@@ -86,16 +113,16 @@ export async function capacityLane(ctx: LaneContext): Promise<CapacityLane> {
   let errors = 0;
   const repeats = await repeated(ctx.opts.repeat, async (round) => {
     const d = await capacity(ctx.tool, ctx.direct, ctx.jsonBody, connections, durationS);
-    ctx.meter.start();
-    const g = await capacity(ctx.tool, ctx.gateway, ctx.jsonBody, connections, durationS);
-    const cpuUs = ctx.meter.stop();
-    const cpuUsPerRequest = perRequest(cpuUs, g.requests);
-    const cpuCores = cpuUs === undefined ? undefined : cpuUs / (g.durationS * 1e6);
+    const m = await metered(ctx, () =>
+      capacity(ctx.tool, ctx.gateway, ctx.jsonBody, connections, durationS),
+    );
+    const g = m.value;
+    const cpuUsPerRequest = perRequest(m.cpuUs, g.requests);
     errors += d.errors + g.errors;
     ctx.progress(
-      `capacity round ${round + 1}/${ctx.opts.repeat} (${ctx.tool}, ${connections} connections): direct ${d.rps.toFixed(0)} req/s, gateway ${g.rps.toFixed(0)} req/s${cpuUsPerRequest === undefined ? '' : `, ${cpuUsPerRequest.toFixed(0)} µs CPU/request, ${cpuCores?.toFixed(2)} cores busy`}`,
+      `capacity round ${round + 1}/${ctx.opts.repeat} (${ctx.tool}, ${connections} connections): direct ${d.rps.toFixed(0)} req/s, gateway ${g.rps.toFixed(0)} req/s${cpuUsPerRequest === undefined ? '' : `, ${cpuUsPerRequest.toFixed(0)} µs CPU/request, ${m.cores?.toFixed(2)} cores busy`}${other(m.otherCores)}`,
     );
-    return { direct: d, gateway: g, cpuUsPerRequest, cpuCores };
+    return { direct: d, gateway: g, cpuUsPerRequest, cpuCores: m.cores, otherCores: m.otherCores };
   });
   return {
     tool: ctx.tool,
@@ -116,6 +143,8 @@ export interface SweepStep {
   addedP50Ms: number;
   addedP99Ms: number;
   cpuUsPerRequest: number;
+  /** Median cores' worth of the gateway's pinned CPUs other processes used (NaN: not pinned). */
+  otherCores: number;
 }
 
 /** The medians of repeated open-loop runs at one rate. */
@@ -148,22 +177,11 @@ export async function sweepLane(ctx: LaneContext, capacityRps: number): Promise<
   for (const step of steps) {
     const runs = await repeated(ctx.opts.repeat, async () => {
       const durationMs = ctx.opts.durationS * 1000;
-      const d = await openLoop(
-        ctx.direct,
-        ctx.jsonBody,
-        step.rps,
-        durationMs,
-        ctx.opts.connections,
-      );
-      ctx.meter.start();
-      const g = await openLoop(
-        ctx.gateway,
-        ctx.jsonBody,
-        step.rps,
-        durationMs,
-        ctx.opts.connections,
-      );
-      return { d, g, cpu: perRequest(ctx.meter.stop(), g.ok + g.errors) };
+      const load = (endpoint: Endpoint) =>
+        openLoop(endpoint, ctx.jsonBody, step.rps, durationMs, ctx.opts.connections);
+      const d = await load(ctx.direct);
+      const m = await metered(ctx, () => load(ctx.gateway));
+      return { d, g: m.value, cpu: perRequest(m.cpuUs, m.value.ok + m.value.errors), m };
     });
     const result: SweepStep = {
       percent: step.percent,
@@ -173,10 +191,11 @@ export async function sweepLane(ctx: LaneContext, capacityRps: number): Promise<
       addedP50Ms: median(runs.map((r) => r.g.latency.p50 - r.d.latency.p50)),
       addedP99Ms: median(runs.map((r) => r.g.latency.p99 - r.d.latency.p99)),
       cpuUsPerRequest: median(runs.map((r) => r.cpu)),
+      otherCores: median(runs.map((r) => r.m.otherCores)),
     };
     out.push(result);
     ctx.progress(
-      `sweep ${step.percent === undefined ? '' : `${step.percent}% = `}${step.rps} req/s: achieved ${result.gateway.achievedRps.toFixed(0)} req/s, p50 +${ms(result.addedP50Ms)}, p99 +${ms(result.addedP99Ms)} (gateway p99 ${ms(result.gateway.latency.p99)}), errors ${result.gateway.errors}, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/request`,
+      `sweep ${step.percent === undefined ? '' : `${step.percent}% = `}${step.rps} req/s: achieved ${result.gateway.achievedRps.toFixed(0)} req/s, p50 ${plusMs(result.addedP50Ms)}, p99 ${plusMs(result.addedP99Ms)} (gateway p99 ${ms(result.gateway.latency.p99)}), errors ${result.gateway.errors}, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/request${other(Number.isNaN(result.otherCores) ? undefined : result.otherCores)}`,
     );
   }
   return out;
@@ -223,7 +242,7 @@ export async function streamsLane(ctx: LaneContext): Promise<StreamsLane> {
     };
     levels.push(level);
     ctx.progress(
-      `streams ${n}: gateway ${gateway.completed}/${n} complete, ${gateway.stalled} stalled; TTFB p50 +${ms(level.addedTtfbP50Ms)}, gap p99 +${ms(level.addedGapP99Ms)} (direct: ${direct.completed}/${n}, ${direct.stalled} stalled)`,
+      `streams ${n}: gateway ${gateway.completed}/${n} complete, ${gateway.stalled} stalled; TTFB p50 ${plusMs(level.addedTtfbP50Ms)}, gap p99 ${plusMs(level.addedGapP99Ms)} (direct: ${direct.completed}/${n}, ${direct.stalled} stalled)`,
     );
   }
   return {

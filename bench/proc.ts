@@ -101,3 +101,49 @@ export function cpuMeter(pids: () => readonly number[]) {
     },
   };
 }
+
+/** "0-1,3" → [0, 1, 3] (taskset's CPU list syntax). */
+export function cpuList(text: string): number[] {
+  return text.split(',').flatMap((part) => {
+    const [from, to = from] = part.split('-').map(Number);
+    return Array.from({ length: (to ?? 0) - (from ?? 0) + 1 }, (_, i) => (from ?? 0) + i);
+  });
+}
+
+function cpuTimes(cpus: ReadonlySet<number>): { busy: number; total: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  let busy = 0;
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const match = /^cpu(\d+) (.*)$/.exec(line);
+    if (!match || !cpus.has(Number(match[1]))) continue;
+    // user nice system idle iowait irq softirq steal …: idle and iowait are not busy.
+    const fields = (match[2] ?? '').trim().split(/\s+/).map(Number);
+    const sum = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    total += sum;
+    busy += sum - (fields[3] ?? 0) - (fields[4] ?? 0);
+  }
+  return { busy, total };
+}
+
+/** How many of these CPUs' worth of time was busy (anyone's work) between start() and stop(). */
+export function coreMeter(cpus: readonly number[]) {
+  const set = new Set(cpus);
+  let before = cpuTimes(set);
+  return {
+    start() {
+      before = cpuTimes(set);
+    },
+    stop(): number | undefined {
+      const after = cpuTimes(set);
+      if (before === undefined || after === undefined || after.total === before.total)
+        return undefined;
+      return ((after.busy - before.busy) / (after.total - before.total)) * set.size;
+    },
+  };
+}

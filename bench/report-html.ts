@@ -75,12 +75,14 @@ function sweepSection(r: BenchResults, who: string): string {
       lane === 'gateway' ? msCell(s.addedP50Ms) : '',
       lane === 'gateway' ? msCell(s.addedP99Ms) : '',
       lane === 'gateway' ? n(s.cpuUsPerRequest) : '',
+      lane === 'gateway' ? n(s.otherCores, 2) : '',
     ]),
   );
   return `<h2>Open-loop sweep</h2>
 <p>Capacity measured: ${n(r.sweep?.capacityRps)} req/s; each step offers a constant rate to both lanes.</p>
 <div class="charts">${chart}${cpu}</div>
-${table(['offered (req/s)', 'lane', 'achieved', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'added p50', 'added p99', 'CPU µs/req'], rows)}`;
+${table(['offered (req/s)', 'lane', 'achieved', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'added p50', 'added p99', 'CPU µs/req', 'other load'], rows)}
+<p>"Other load": cores' worth of the gateway's pinned CPU(s) that processes outside the bench used during the step. Steps with much of it measured the machine's other work, not the gateway.</p>`;
 }
 
 function streamsSection(r: BenchResults, who: string): string {
@@ -151,18 +153,29 @@ ${table(
     const c = r.capacity;
     parts.push(`<h2>Capacity (closed loop, ${esc(c.tool)}, ${c.connections} connections)</h2>
 ${table(
-  ['round', 'direct req/s', `${esc(who)} req/s`, `${esc(who)} CPU µs/req`, 'errors'],
+  [
+    'round',
+    'direct req/s',
+    `${esc(who)} req/s`,
+    'CPU µs/req',
+    'cores busy',
+    'other load',
+    'errors',
+  ],
   [
     ...c.repeats.map((x, i) => [
       i + 1,
       n(x.direct.rps),
       n(x.gateway.rps),
       n(x.cpuUsPerRequest),
+      n(x.cpuCores, 2),
+      n(x.otherCores, 2),
       n(x.direct.errors + x.gateway.errors),
     ]),
-    ['median', n(c.directRps), n(c.gatewayRps), n(c.cpuUsPerRequest), n(c.errors)],
+    ['median', n(c.directRps), n(c.gatewayRps), n(c.cpuUsPerRequest), '', '', n(c.errors)],
   ],
-)}`);
+)}
+<p>"Cores busy": the gateway's CPU time over the run's wall time. "Other load": cores' worth of the gateway's pinned CPU(s) used by processes outside the bench meanwhile; with much of it, the gateway was held back by the machine, not by its own work.</p>`);
   }
   if (r.memory)
     parts.push(

@@ -8,7 +8,7 @@ import { wrkInstalled } from './capacity';
 import { capacityLane, latencyLane, streamsLane, sweepLane, type LaneContext } from './lanes';
 import type { Endpoint } from './load';
 import { HelpRequested, parseOptions, usage, type BenchOptions } from './options';
-import { cpuMeter, peakRssBytes, withDescendants } from './proc';
+import { coreMeter, cpuList, cpuMeter, peakRssBytes, withDescendants } from './proc';
 import { summariseProfile, workerProfiles } from './profile';
 import { renderReport } from './report-html';
 import { chatBody } from './requests';
@@ -198,6 +198,8 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
       streamBody,
       tool,
       meter: cpuMeter(subject.pids),
+      gatewayCores:
+        layout.gatewayCpus === undefined ? undefined : coreMeter(cpuList(layout.gatewayCpus)),
       progress,
     };
     if (opts.lanes.has('latency')) results.latency = await latencyLane(ctx);
