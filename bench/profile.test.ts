@@ -22,10 +22,14 @@ function write(name: string): string {
     file,
     JSON.stringify({
       nodes: [
-        { id: 1, callFrame: frame('(root)', ''), children: [2, 3, 4, 5] },
+        { id: 1, callFrame: frame('(root)', ''), children: [2, 3, 4] },
         { id: 2, callFrame: frame('(idle)', '') },
         { id: 3, callFrame: frame('compose', 'file:///x/node_modules/hono/dist/compose.js', 9) },
-        { id: 4, callFrame: frame('parse', 'file:///x/node_modules/@scope/pkg/index.js') },
+        {
+          id: 4,
+          callFrame: frame('parse', 'file:///x/node_modules/@scope/pkg/index.js'),
+          children: [5],
+        },
         { id: 5, callFrame: frame('writeGeneric', 'node:internal/stream_base_commons', 41) },
       ],
       startTime: 0,
@@ -51,8 +55,13 @@ describe('summariseProfile', () => {
     });
     expect(summary.byModule.map((m) => [m.name, m.selfMs])).toEqual([
       ['hono', 3],
-      ['node internals', 2],
+      ['node:internal/stream_base_commons', 2],
       ['@scope/pkg', 1],
+    ]);
+    // The Node internal is charged to the package that called it.
+    expect(summary.byOwner.map((m) => [m.name, m.selfMs])).toEqual([
+      ['hono', 3],
+      ['@scope/pkg', 3],
     ]);
   });
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -36,6 +37,12 @@ export interface ProfileSummary {
   busyMs: number;
   topFunctions: ProfileEntry[];
   byModule: ProfileEntry[];
+  /**
+   * Self time charged to the nearest caller that is package or gateway code: Node internals,
+   * native and wasm frames count for whoever called them (web streams under @hono/node-server
+   * are its cost). Answers "whose work is this".
+   */
+  byOwner: ProfileEntry[];
 }
 
 const bundle = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -56,8 +63,9 @@ function bundleModules(): Array<{ line: number; file: string }> {
 function locate(frame: ProfileNode['callFrame'], marks: Array<{ line: number; file: string }>) {
   const url = frame.url;
   const line = frame.lineNumber + 1;
-  if (url === '') return { module: frame.functionName || '(native)', where: '' };
-  if (url.startsWith('node:')) return { module: 'node internals', where: `${url}:${line}` };
+  if (url === '') return { module: frame.functionName || '(native)', where: '', internal: true };
+  if (url.startsWith('node:')) return { module: url, where: `${url}:${line}`, internal: true };
+  if (url.startsWith('wasm:')) return { module: 'wasm', where: url, internal: true };
   const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(url);
   if (pkg?.[1]) return { module: pkg[1], where: `${pkg[1]}/${pkg[2]}:${line}` };
   if (url.endsWith('/dist/main.js')) {
@@ -99,8 +107,21 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
     const us = profile.timeDeltas[i + 1] ?? 0;
     selfUs.set(id, (selfUs.get(id) ?? 0) + us);
   }
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parent.set(child, node.id);
+  const owner = (id: number): string => {
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const callFrame = byId.get(at)?.callFrame;
+      if (callFrame === undefined) break;
+      const located = locate(callFrame, marks);
+      if (!('internal' in located)) return located.module;
+    }
+    return '(runtime: no package caller)';
+  };
   const functions: Tally = new Map();
   const modules: Tally = new Map();
+  const owners: Tally = new Map();
   let idleMs = 0;
   let totalMs = 0;
   for (const [id, us] of selfUs) {
@@ -115,6 +136,7 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
     const { module, where } = locate(frame, marks);
     add(functions, frame.functionName || '(anonymous)', where, ms);
     add(modules, module, '', ms);
+    add(owners, owner(id), '', ms);
   }
   const busyMs = totalMs - idleMs;
   return {
@@ -124,6 +146,7 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
     busyMs,
     topFunctions: entries(functions, busyMs, top),
     byModule: entries(modules, busyMs, top),
+    byOwner: entries(owners, busyMs, top),
   };
 }
 

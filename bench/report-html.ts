@@ -216,10 +216,14 @@ ${table(
       'skipped' in p
         ? `<h2>CPU profile</h2><p>${esc(p.skipped)}</p>`
         : `<h2>CPU profile of a worker</h2><p>${esc(p.file)}: ${n(p.busyMs)} ms busy of ${n(p.totalMs)} ms; shares are of busy time.</p>
+<div class="charts">${table(
+            ['self time by owner (nearest package or gateway caller)', 'ms', '%'],
+            p.byOwner.map((e) => [esc(e.name), n(e.selfMs), n(e.selfPct, 1)]),
+          )}
 ${table(
   ['self time by module', 'ms', '%'],
   p.byModule.map((e) => [esc(e.name), n(e.selfMs), n(e.selfPct, 1)]),
-)}
+)}</div>
 ${table(
   ['function', 'where', 'self ms', '%'],
   p.topFunctions.map((e) => [

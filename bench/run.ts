@@ -96,7 +96,7 @@ async function startSubject(
     workers: opts.workers,
     cpus: gatewayCpus,
     config: benchConfig(upstreamUrl, withTranslation ? translationConfig(upstreamUrl) : undefined),
-    nodeOptions: profileDir && `--cpu-prof --cpu-prof-dir=${profileDir}`,
+    nodeArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
   });
   return {
     endpoint: {

@@ -147,8 +147,8 @@ export async function startVidai(options: {
   workers: number;
   cpus: string | undefined;
   config?: string;
-  /** NODE_OPTIONS for the primary, which its forked workers inherit (e.g. --cpu-prof). */
-  nodeOptions?: string;
+  /** Node flags for the primary, which its forked workers inherit (e.g. --cpu-prof). */
+  nodeArgs?: string[];
 }): Promise<BenchGateway> {
   const gateway = await startGateway({
     config: options.config ?? benchConfig(options.upstreamUrl),
@@ -157,8 +157,8 @@ export async function startVidai(options: {
     env: {
       BENCH_UPSTREAM_KEY: 'sk-bench-upstream',
       VIDAI_DRAIN_MS: '10000',
-      ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}),
     },
+    nodeArgs: options.nodeArgs,
   });
   const primary = gateway.process.pid ?? -1;
   const created = (await gateway.createKey(benchKeyPolicy)) as Record<string, unknown>;

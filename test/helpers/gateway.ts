@@ -34,6 +34,8 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** A command the gateway runs under, e.g. `['taskset', '-c', '1']` (it must exec its argument). */
   launcher?: string[];
+  /** Node flags for the primary; cluster gives its workers the same (`execArgv`). */
+  nodeArgs?: string[];
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
@@ -54,7 +56,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ...options.env,
   };
   const [command = process.execPath, ...args] = [...(options.launcher ?? []), process.execPath];
-  const child = spawn(command, [...args, mainJs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, [...args, ...(options.nodeArgs ?? []), mainJs], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
