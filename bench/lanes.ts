@@ -214,6 +214,8 @@ export interface StreamsLevel {
 
 export interface StreamsLane {
   chunkMs: number;
+  /** Stream starts of a level were spread over this many ms. */
+  spreadMs: number;
   stallMs: number;
   levels: StreamsLevel[];
   /** The most concurrent streams the gateway carried with none stalled or cut (0: none). */
@@ -224,7 +226,7 @@ export interface StreamsLane {
 export async function streamsLane(ctx: LaneContext): Promise<StreamsLane> {
   const { chunkMs, stallMs } = ctx.opts;
   const levels: StreamsLevel[] = [];
-  const options = { spreadMs: Math.max(chunkMs, 10), stallMs, warm: true };
+  const options = { spreadMs: ctx.opts.streamSpreadMs, stallMs, warmBody: ctx.jsonBody };
   for (const n of ctx.opts.streams) {
     const direct = await streamLevel(ctx.direct, ctx.streamBody, n, options);
     const gateway = await streamLevel(ctx.gateway, ctx.streamBody, n, {
@@ -247,6 +249,7 @@ export async function streamsLane(ctx: LaneContext): Promise<StreamsLane> {
   }
   return {
     chunkMs,
+    spreadMs: options.spreadMs,
     stallMs,
     levels,
     maxCleanStreams: Math.max(0, ...levels.filter((l) => l.clean).map((l) => l.streams)),

@@ -15,6 +15,10 @@ export interface BenchOptions {
   connections: number;
   streams: number[];
   chunkMs: number;
+  /** Stream starts are spread over this window. */
+  streamSpreadMs: number;
+  /** The mock's reply, this many times over: longer streams (and completions). */
+  replyRepeat: number;
   latencyMs: number;
   stallMs: number;
   promptBytes: number;
@@ -47,6 +51,8 @@ export const usage = `usage: npm run bench -- [options]
   --chunk-ms MS         upstream gap between stream chunks (default 25)
   --latency-ms MS       upstream wait before the first byte (default 0)
   --stall-ms MS         a gap longer than this counts as a stall (default 1000)
+  --spread-ms MS        stream starts are spread over this window (default 1000)
+  --reply-repeat K      the mock's reply K times over, for streams longer than the spread (default 4)
   --prompt-bytes N      size of the prompt in each request (default 1024)
   --lanes a,b           some of: ${allLanes.join(', ')} (default all)
   --loadgen wrk|autocannon  closed-loop client (default wrk when installed)
@@ -91,6 +97,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       'chunk-ms': { type: 'string' },
       'latency-ms': { type: 'string' },
       'stall-ms': { type: 'string' },
+      'spread-ms': { type: 'string' },
+      'reply-repeat': { type: 'string' },
       'prompt-bytes': { type: 'string' },
       lanes: { type: 'string' },
       loadgen: { type: 'string' },
@@ -134,6 +142,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     chunkMs: positive(values['chunk-ms'], quick ? 5 : 25, '--chunk-ms', 0),
     latencyMs: positive(values['latency-ms'], 0, '--latency-ms', 0),
     stallMs: positive(values['stall-ms'], 1000, '--stall-ms'),
+    streamSpreadMs: positive(values['spread-ms'], quick ? 50 : 1000, '--spread-ms', 0),
+    replyRepeat: positive(values['reply-repeat'], quick ? 1 : 4, '--reply-repeat'),
     promptBytes: positive(values['prompt-bytes'], 1024, '--prompt-bytes', 0),
     lanes,
     loadgen,

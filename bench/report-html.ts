@@ -130,7 +130,7 @@ function streamsSection(r: BenchResults, who: string): string {
     ]),
   );
   return `<h2>Streaming</h2>
-<p>Upstream chunks every ${s.chunkMs} ms; a gap over ${s.stallMs} ms is a stall. Most concurrent streams with none stalled or cut: <strong>${n(s.maxCleanStreams)}</strong>.</p>
+<p>Upstream chunks every ${s.chunkMs} ms; each level's stream starts spread over ${s.spreadMs} ms; a gap over ${s.stallMs} ms is a stall. Most concurrent streams with none stalled or cut: <strong>${n(s.maxCleanStreams)}</strong>.</p>
 <div class="charts">${chart}</div>
 ${table(['streams', 'lane', 'complete', 'stalled', 'TTFB p50', 'TTFB p99', 'gap p50', 'gap p99', 'gap max', 'added TTFB p50', 'added gap p99', 'CPU µs/stream'], rows)}`;
 }

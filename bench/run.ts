@@ -127,6 +127,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
     port: opts.upstreamPort,
     latencyMs: opts.latencyMs,
     chunkMs: opts.chunkMs,
+    replyRepeat: opts.replyRepeat,
   });
   progress(`upstream at ${upstream.url} (pid ${upstream.pid})`);
   const translationSkip = opts.lanes.has('translation')
@@ -215,7 +216,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
         subject.endpoint,
         upstream.url,
         opts.quick ? [1, 10] : [1, 100],
-        { stallMs: opts.stallMs, spreadMs: opts.chunkMs },
+        { stallMs: opts.stallMs, spreadMs: opts.streamSpreadMs },
         ctx.meter,
         progress,
       );

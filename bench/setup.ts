@@ -65,6 +65,7 @@ export function startUpstreamProcess(options: {
   port: number;
   latencyMs: number;
   chunkMs: number;
+  replyRepeat: number;
 }): Promise<UpstreamProcess> {
   const [command = process.execPath, ...args] = [...taskset(options.cpus), process.execPath];
   const child = spawn(
@@ -77,6 +78,7 @@ export function startUpstreamProcess(options: {
       ['--port', String(options.port)],
       ['--latency-ms', String(options.latencyMs)],
       ['--chunk-ms', String(options.chunkMs)],
+      ['--reply-repeat', String(options.replyRepeat)],
     ].flat(),
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );

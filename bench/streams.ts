@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { SseParser, type SseEvent } from '../src/sse/parser';
-import { pool, post, type Endpoint } from './load';
+import { pool, post, warm, type Endpoint } from './load';
 import { summarise, type LatencySummary } from './stats';
 
 /**
@@ -40,7 +40,11 @@ const ends: Record<StreamProtocol, (event: SseEvent) => 'done' | 'error' | undef
 export interface StreamOptions {
   spreadMs: number;
   stallMs: number;
-  warm: boolean;
+  /**
+   * Sent on `n` connections at once before the measured round, so it times streaming, not TCP
+   * handshakes (client → gateway → upstream); a JSON body does it fastest.
+   */
+  warmBody: string | undefined;
   protocol?: StreamProtocol;
   /** A stream counts as cut unless some event's data contains this (e.g. `"tool_calls"`). */
   mustContain?: string;
@@ -99,7 +103,10 @@ async function oneStream(
   return result;
 }
 
-/** Opens `n` streams, their starts spread evenly over `spreadMs`, and waits for all to end. */
+/**
+ * Opens `n` streams, their starts spread evenly over `spreadMs` (as independent agents would
+ * arrive; streams should last well beyond it, so all `n` run at once), and waits for all to end.
+ */
 export async function streamLevel(
   endpoint: Endpoint,
   body: string,
@@ -123,9 +130,7 @@ export async function streamLevel(
     ).then((streams) => ({ streams, wallMs: performance.now() - start }));
   };
   try {
-    // An unmeasured round first opens the connections (client → gateway → upstream), so the
-    // measured round times streaming, not TCP handshakes.
-    if (options.warm) await round();
+    if (options.warmBody !== undefined) await warm(client, endpoint, options.warmBody, n);
     options.meter?.start();
     const { streams, wallMs } = await round();
     const cpuUs = options.meter?.stop();

@@ -69,13 +69,13 @@ export async function translationLane(
   for (const n of levels) {
     const d = await streamLevel(direct, anthropicToolStreamBody(TRANSLATION_MODEL), n, {
       ...options,
-      warm: true,
+      warmBody: anthropicToolStreamBody(TRANSLATION_MODEL),
       protocol: 'anthropic',
       mustContain: '"tool_use"',
     });
     const g = await streamLevel(gateway, openaiToolStreamBody(TRANSLATION_MODEL), n, {
       ...options,
-      warm: true,
+      warmBody: openaiToolStreamBody(TRANSLATION_MODEL),
       mustContain: '"tool_calls"',
       meter,
     });

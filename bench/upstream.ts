@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { MOCK_REPLY } from '../src/providers/mock/mock-openai';
 import { handlerFormat, mockHandlers, type WebHandler } from './mock-handlers';
 
 /**
@@ -10,7 +11,7 @@ import { handlerFormat, mockHandlers, type WebHandler } from './mock-handlers';
  * as the chunks the mock produced); later identical requests get those bytes replayed, so the
  * upstream costs a few microseconds a request and its wire format is the mock's, byte for byte.
  * Replies wait `--latency-ms` before the first byte; stream chunks after the first are paced
- * `--chunk-ms` apart. Ids in replayed replies repeat, which nothing under test depends on.
+ * `--chunk-ms` apart; `--reply-repeat` makes the reply the mock's text that many times over. Ids in replayed replies repeat, which nothing under test depends on.
  */
 const { values } = parseArgs({
   options: {
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     'latency-ms': { type: 'string', default: '0' },
     'chunk-ms': { type: 'string', default: '0' },
+    'reply-repeat': { type: 'string', default: '1' },
   },
 });
 const latencyMs = Number(values['latency-ms']);
@@ -31,9 +33,13 @@ interface Reply {
   stream: boolean;
 }
 
+const mockOptions = {
+  chunkDelayMs: 0,
+  reply: Array.from({ length: Number(values['reply-repeat']) }, () => MOCK_REPLY).join(' '),
+};
 const handlers: Record<'openai' | 'anthropic', WebHandler | undefined> = {
-  openai: mockHandlers.openai({ chunkDelayMs: 0 }),
-  anthropic: mockHandlers.anthropic?.({ chunkDelayMs: 0 }),
+  openai: mockHandlers.openai(mockOptions),
+  anthropic: mockHandlers.anthropic?.(mockOptions),
 };
 
 const notServed: Reply = {
