@@ -32,6 +32,10 @@ export interface GatewayOptions {
   config: string;
   workers?: number;
   env?: Record<string, string>;
+  /** A command the gateway runs under, e.g. `['taskset', '-c', '1']` (it must exec its argument). */
+  launcher?: string[];
+  /** Node flags for the primary; cluster gives its workers the same (`execArgv`). */
+  nodeArgs?: string[];
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
@@ -51,7 +55,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     VIDAI_DRAIN_MS: '5000',
     ...options.env,
   };
-  const child = spawn(process.execPath, [mainJs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command = process.execPath, ...args] = [...(options.launcher ?? []), process.execPath];
+  const child = spawn(command, [...args, ...(options.nodeArgs ?? []), mainJs], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
