@@ -13,6 +13,11 @@ export function inference(deps: GatewayDeps, inbound: InboundSpec) {
     const { model, stream } = inbound.read(json);
     const route = resolveRoute(deps.config, c.get('key'), model);
     const requestId = c.get('requestId');
+    const clientHeaders: Record<string, string> = {};
+    for (const name of inbound.forwardHeaders) {
+      const value = c.req.header(name);
+      if (value !== undefined) clientHeaders[name] = value;
+    }
     const { response, target } = await dispatch(
       route,
       {
@@ -20,6 +25,7 @@ export function inference(deps: GatewayDeps, inbound: InboundSpec) {
         op: inbound.op,
         body: json,
         raw,
+        clientHeaders,
         stream,
         signal: c.req.raw.signal,
         timeoutMs: deps.config.upstreamTimeoutMs,

@@ -2,7 +2,13 @@ import type { Route, RouteTarget } from '../config/compile';
 import { GatewayError } from '../errors/gateway-error';
 import { createMockOpenAI } from '../providers/mock/mock-openai';
 import { fetchTransport } from './fetch-transport';
+import { forwardAnthropic } from './forward-anthropic';
 import { forwardOpenAI } from './forward-openai';
+import { forwardTranslated } from './forward-translated';
+import { anthropicToOpenAI } from '../providers/translators/anthropic-to-openai';
+import { openaiInbound, openaiUpstream } from '../providers/translators/openai-wire';
+import { openaiToAnthropic } from '../providers/translators/openai-to-anthropic';
+import { openaiToGemini } from '../providers/translators/openai-to-gemini';
 import type { ForwardPlan, ForwardResult } from './plan';
 import type { InboundFormat } from '../errors/render';
 import type { WireFormat } from '../providers/catalog';
@@ -24,20 +30,22 @@ export type UpstreamAdapter = (
   plan: ForwardPlan,
 ) => Promise<ForwardResult>;
 
-const adapters: Record<InboundFormat, Partial<Record<WireFormat, UpstreamAdapter>>> = {
-  openai: { openai: forwardOpenAI },
-  anthropic: {},
+/** Same format both sides: passthrough. Otherwise one inbound translator composed with one upstream translator, through the hub. */
+const adapters: Record<InboundFormat, Record<WireFormat, UpstreamAdapter>> = {
+  openai: {
+    openai: forwardOpenAI,
+    anthropic: forwardTranslated(openaiInbound, openaiToAnthropic),
+    gemini: forwardTranslated(openaiInbound, openaiToGemini),
+  },
+  anthropic: {
+    anthropic: forwardAnthropic,
+    openai: forwardTranslated(anthropicToOpenAI, openaiUpstream),
+    gemini: forwardTranslated(anthropicToOpenAI, openaiToGemini),
+  },
 };
 
 function adapterFor(inbound: InboundFormat, target: RouteTarget): UpstreamAdapter {
-  const adapter = adapters[inbound][target.provider.row.format];
-  if (adapter === undefined) {
-    throw new GatewayError(
-      'invalid_request',
-      `Provider "${target.provider.id}" cannot serve this API.`,
-    );
-  }
-  return adapter;
+  return adapters[inbound][target.provider.row.format];
 }
 
 export interface Dispatched extends ForwardResult {

@@ -1,4 +1,5 @@
 import type { RouteTarget } from '../config/compile';
+import { GatewayError } from '../errors/gateway-error';
 import { sseHeaders } from '../sse/serialize';
 import { usageFromOpenAIBody } from '../usage/usage';
 import { isObject, type JsonObject } from '../util/json';
@@ -19,6 +20,9 @@ export async function forwardOpenAI(
   target: RouteTarget,
   plan: ForwardPlan,
 ): Promise<ForwardResult> {
+  if (plan.op === 'count_tokens') {
+    throw new GatewayError('invalid_request', 'OpenAI-format providers have no token counter.');
+  }
   let patched = plan.body.model !== target.model;
   const body: JsonObject = { ...plan.body, model: target.model };
   let dropUsageChunk = false;
@@ -31,7 +35,7 @@ export async function forwardOpenAI(
     }
   }
   const response = await transport({
-    url: target.provider.baseUrl + paths[plan.op],
+    url: target.provider.url(paths[plan.op], target.model),
     method: 'POST',
     headers: {
       ...target.provider.headers,

@@ -70,13 +70,20 @@ export async function upstreamHttpError(
   res: UpstreamResponse,
   providerId: string,
 ): Promise<GatewayError> {
-  const status = res.status;
   const text = await readErrorText(res);
-  const detail = upstreamMessage(text);
+  return upstreamStatusError(res.status, upstreamMessage(text), providerId, retryAfterSeconds(res));
+}
+
+/** An upstream's error status (and its explanation, if any) as the GatewayError callers see. */
+function upstreamStatusError(
+  status: number,
+  detail: string | undefined,
+  providerId: string,
+  retryAfter?: number,
+): GatewayError {
   const said = detail === undefined ? '' : `: ${redactSecrets(detail)}`;
   const upstream = { upstreamStatus: status };
   if (status === 429) {
-    const retryAfter = retryAfterSeconds(res);
     return new GatewayError(
       'upstream_rate_limited',
       `Provider "${providerId}" is rate limiting requests${said}`,
@@ -96,6 +103,14 @@ export async function upstreamHttpError(
   if (status === 408) {
     return new GatewayError('upstream_timeout', `Provider "${providerId}" timed out.`, upstream);
   }
+  if (status === 529) {
+    // Anthropic's "overloaded" (https://docs.anthropic.com/en/api/errors).
+    return new GatewayError(
+      'upstream_overloaded',
+      `Provider "${providerId}" is overloaded.`,
+      upstream,
+    );
+  }
   if (status >= 400 && status < 500) {
     return new GatewayError(
       'upstream_invalid_request',
@@ -111,6 +126,37 @@ export async function upstreamHttpError(
     `Provider "${providerId}" failed (HTTP ${status}).`,
     upstream,
   );
+}
+
+/** Anthropic's error types and the HTTP statuses they go with. */
+const anthropicErrorStatus: Record<string, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+};
+
+/**
+ * An error reported inside a stream that had begun: Anthropic's `error` event
+ * (`{"type":"error","error":{"type","message"}}`), or an `{"error":{…}}` object from Gemini
+ * (numeric `code`) or an OpenAI-compatible server.
+ */
+export function upstreamStreamError(data: string, providerId: string): GatewayError {
+  let status = 500;
+  try {
+    const body: unknown = JSON.parse(data);
+    const error = isObject(body) && isObject(body.error) ? body.error : {};
+    if (typeof error.code === 'number') status = error.code;
+    else if (typeof error.type === 'string') status = anthropicErrorStatus[error.type] ?? 500;
+  } catch {
+    // not JSON: an upstream failure all the same
+  }
+  return upstreamStatusError(status, upstreamMessage(data), providerId);
 }
 
 export function transportGatewayError(err: TransportError, providerId: string): GatewayError {
