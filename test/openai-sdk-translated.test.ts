@@ -1,0 +1,446 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MOCK_REPLY } from '../src/providers/mock/mock-openai';
+import { splitTokens } from '../src/providers/mock/tokens';
+import { assertMatchesSpec } from './helpers/openapi';
+import { KEYS, lastBody, PIXEL_PNG, startProviderRig, type ProviderRig } from './helpers/providers';
+
+/** The official OpenAI SDK against Anthropic and Gemini upstreams, through Vidai's translators. */
+let rig: ProviderRig;
+let client: OpenAI;
+
+beforeAll(async () => {
+  rig = await startProviderRig();
+  client = new OpenAI({ baseURL: rig.gateway.baseURL, apiKey: rig.key, maxRetries: 0 });
+});
+afterAll(() => rig?.close());
+
+const weather = {
+  type: 'function' as const,
+  function: {
+    name: 'get_weather',
+    description: 'Current weather for a city',
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['c', 'f'] } },
+      required: ['city', 'unit'],
+      additionalProperties: false,
+    },
+  },
+};
+const clock = {
+  type: 'function' as const,
+  function: { name: 'get_time', parameters: { type: 'object', properties: {} } },
+};
+
+const upstreams = [
+  { model: 'claude-test', wire: 'anthropic' as const },
+  { model: 'gemini-test', wire: 'gemini' as const },
+  { model: 'gemini3-test', wire: 'gemini' as const },
+];
+
+describe.each(upstreams)('OpenAI SDK → $wire upstream ($model)', ({ model, wire }) => {
+  const upstream = () => rig.upstreams[wire];
+
+  it('completes, in the spec’s shape, with the upstream’s usage', async () => {
+    const completion = await client.chat.completions.create({
+      model,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'system', content: 'Be kind.' },
+        { role: 'user', content: 'Hello' },
+      ],
+      max_completion_tokens: 500,
+      temperature: 0.5,
+      stop: ['###'],
+      user: 'user-42',
+    });
+    assertMatchesSpec('CreateChatCompletionResponse', completion);
+    expect(completion.choices[0]?.message.content).toBe(MOCK_REPLY);
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    expect(completion.usage?.completion_tokens).toBe(splitTokens(MOCK_REPLY).length);
+    expect(completion.usage?.prompt_tokens).toBeGreaterThan(0);
+    const sent = lastBody(upstream());
+    const headers = upstream().requests.at(-1)?.headers ?? {};
+    if (wire === 'anthropic') {
+      expect(sent).toMatchObject({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 500,
+        temperature: 0.5,
+        stop_sequences: ['###'],
+        metadata: { user_id: 'user-42' },
+        system: [
+          { type: 'text', text: 'Be brief.' },
+          { type: 'text', text: 'Be kind.' },
+        ],
+      });
+      expect(headers['x-api-key']).toBe(KEYS.anthropic);
+      expect(headers['anthropic-version']).toBe('2023-06-01');
+    } else {
+      expect(sent).toMatchObject({
+        systemInstruction: { parts: [{ text: 'Be brief.' }, { text: 'Be kind.' }] },
+        generationConfig: { maxOutputTokens: 500, temperature: 0.5, stopSequences: ['###'] },
+      });
+      expect(headers['x-goog-api-key']).toBe(KEYS.gemini);
+      expect(upstream().requests.at(-1)?.path).toMatch(
+        /\/v1beta\/models\/gemini-[\w.-]+:generateContent$/,
+      );
+    }
+    expect(JSON.stringify(headers)).not.toContain(rig.key);
+  });
+
+  it('applies the default max_tokens Anthropic requires, and reports length when cut', async () => {
+    const completion = await client.chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: 'Hello' }],
+      max_tokens: 3,
+    });
+    expect(completion.choices[0]?.finish_reason).toBe('length');
+    expect(completion.usage?.completion_tokens).toBe(3);
+    if (wire === 'anthropic') {
+      await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] });
+      expect(lastBody(upstream()).max_tokens).toBe(4096);
+    }
+  });
+
+  it('streams spec-shaped chunks with the whole text, [DONE] once, usage only when asked', async () => {
+    const stream = await client.chat.completions.create({
+      model,
+      stream: true,
+      messages: [{ role: 'user', content: 'Stream please' }],
+    });
+    let text = '';
+    for await (const chunk of stream) {
+      assertMatchesSpec('CreateChatCompletionStreamResponse', chunk);
+      expect(chunk.usage ?? null).toBeNull();
+      expect(chunk.choices).toHaveLength(1);
+      text += chunk.choices[0]?.delta.content ?? '';
+    }
+    expect(text).toBe(MOCK_REPLY);
+
+    const withUsage = await client.chat.completions.create({
+      model,
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'Count me' }],
+    });
+    const usages = [];
+    for await (const chunk of withUsage) if (chunk.usage) usages.push(chunk);
+    expect(usages).toHaveLength(1);
+    expect(usages[0]?.choices).toHaveLength(0);
+    expect(usages[0]?.usage?.completion_tokens).toBe(splitTokens(MOCK_REPLY).length);
+
+    const raw = await fetch(`${rig.gateway.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${rig.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(raw.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const body = await raw.text();
+    expect(body.split('data: [DONE]').length - 1).toBe(1);
+    expect(body.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  it('calls a tool, as JSON and as a stream read by the SDK’s own helper, then answers its result', async () => {
+    const request = {
+      model,
+      messages: [{ role: 'user' as const, content: 'Weather in Paris?' }],
+      tools: [weather],
+    };
+    const json = await client.chat.completions.create(request);
+    assertMatchesSpec('CreateChatCompletionResponse', json);
+    expect(json.choices[0]?.finish_reason).toBe('tool_calls');
+    const call = json.choices[0]?.message.tool_calls?.[0];
+    expect(call?.type === 'function' && call.function.name).toBe('get_weather');
+    expect(call?.type === 'function' && JSON.parse(call.function.arguments)).toEqual({
+      city: 'example',
+      unit: 'c',
+    });
+
+    const final = await client.chat.completions.stream(request).finalChatCompletion();
+    const streamed = final.choices[0]?.message.tool_calls?.[0];
+    expect(final.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(streamed?.type === 'function' && JSON.parse(streamed.function.arguments)).toEqual({
+      city: 'example',
+      unit: 'c',
+    });
+
+    // The call as the SDK got it goes back with its result (for Gemini 3 that includes the
+    // thought signature Vidai carried in the call id).
+    const message = final.choices[0]?.message;
+    if (!message?.tool_calls?.[0]) throw new Error('no tool call');
+    const answer = await client.chat.completions.create({
+      model,
+      tools: [weather],
+      messages: [
+        ...request.messages,
+        { role: 'assistant', content: null, tool_calls: message.tool_calls },
+        { role: 'tool', tool_call_id: message.tool_calls[0].id, content: '{"temp": 21}' },
+      ],
+    });
+    expect(answer.choices[0]?.finish_reason).toBe('stop');
+    expect(answer.choices[0]?.message.content).toBe(MOCK_REPLY);
+  });
+
+  it('streams parallel tool calls, and a tool without arguments as {}', async () => {
+    const final = await client.chat.completions
+      .stream({
+        model,
+        messages: [{ role: 'user', content: 'Weather and time?' }],
+        tools: [weather, clock],
+        tool_choice: 'required',
+      })
+      .finalChatCompletion();
+    const calls = final.choices[0]?.message.tool_calls ?? [];
+    expect(calls.map((c) => c.type === 'function' && c.function.name)).toEqual([
+      'get_weather',
+      'get_time',
+    ]);
+    expect(calls.map((c) => c.type === 'function' && c.function.arguments)).toEqual([
+      '{"city":"example","unit":"c"}',
+      '{}',
+    ]);
+    expect(new Set(calls.map((c) => c.id)).size).toBe(2);
+    const sent = lastBody(rig.upstreams[wire]);
+    if (wire === 'anthropic') expect(sent.tool_choice).toEqual({ type: 'any' });
+    else expect(sent.toolConfig).toEqual({ functionCallingConfig: { mode: 'ANY' } });
+  });
+
+  it('honours a named tool_choice and tool_choice none', async () => {
+    const named = await client.chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: 'Time?' }],
+      tools: [weather, clock],
+      tool_choice: { type: 'function', function: { name: 'get_time' } },
+    });
+    const call = named.choices[0]?.message.tool_calls?.[0];
+    expect(call?.type === 'function' && call.function.name).toBe('get_time');
+    const none = await client.chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: 'Time?' }],
+      tools: [weather, clock],
+      tool_choice: 'none',
+    });
+    expect(none.choices[0]?.message.tool_calls).toBeUndefined();
+    expect(none.choices[0]?.message.content).toBe(MOCK_REPLY);
+  });
+
+  it('sends images given as data URLs and as http URLs', async () => {
+    const completion = await client.chat.completions.create({
+      model,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in these?' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${PIXEL_PNG}` } },
+            { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg', detail: 'low' } },
+          ],
+        },
+      ],
+    });
+    expect(completion.choices[0]?.message.content).toBe(MOCK_REPLY);
+    const sent = lastBody(upstream());
+    if (wire === 'anthropic') {
+      expect((sent.messages as unknown[])[0]).toEqual({
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What is in these?' },
+          { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PIXEL_PNG } },
+          { type: 'image', source: { type: 'url', url: 'https://example.com/cat.jpg' } },
+        ],
+      });
+    } else {
+      expect((sent.contents as unknown[])[0]).toEqual({
+        role: 'user',
+        parts: [
+          { text: 'What is in these?' },
+          { inlineData: { mimeType: 'image/png', data: PIXEL_PNG } },
+          { fileData: { mimeType: 'image/jpeg', fileUri: 'https://example.com/cat.jpg' } },
+        ],
+      });
+    }
+  });
+
+  it('answers json_schema response formats with the JSON as the message text', async () => {
+    const completion = await client.chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: 'A city, as JSON' }],
+      response_format: {
+        type: 'json_schema',
+        json_schema: {
+          name: 'city',
+          schema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        },
+      },
+    });
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    if (wire === 'anthropic') {
+      // Anthropic is asked through a forced tool whose input is the answer.
+      expect(JSON.parse(completion.choices[0]?.message.content ?? '')).toEqual({ name: 'example' });
+      expect(completion.choices[0]?.message.tool_calls).toBeUndefined();
+    } else {
+      expect(lastBody(upstream()).generationConfig).toMatchObject({
+        responseMimeType: 'application/json',
+        responseJsonSchema: { required: ['name'] },
+      });
+    }
+  });
+});
+
+describe('upstream failures through translation', () => {
+  it('Anthropic 529 overloaded reaches the OpenAI SDK as a 503 in OpenAI’s shape', async () => {
+    rig.upstreams.anthropic.script({
+      status: 529,
+      body: JSON.stringify({
+        type: 'error',
+        error: { type: 'overloaded_error', message: 'Overloaded' },
+      }),
+    });
+    const err = await client.chat.completions
+      .create({ model: 'claude-test', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.InternalServerError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+  });
+
+  it('Gemini 429 reaches the OpenAI SDK as a RateLimitError with the upstream’s words', async () => {
+    rig.upstreams.gemini.script({
+      status: 429,
+      body: JSON.stringify({
+        error: { code: 429, message: 'Resource has been exhausted', status: 'RESOURCE_EXHAUSTED' },
+      }),
+    });
+    const err = await client.chat.completions
+      .create({ model: 'gemini-test', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((err as Error).message).toContain('Resource has been exhausted');
+  });
+
+  it('an error event in an Anthropic stream is raised by the SDK, never a clean finish', async () => {
+    rig.upstreams.anthropic.script({
+      status: 200,
+      headers: { 'content-type': 'text/event-stream' },
+      body:
+        'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}\n\n' +
+        'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n' +
+        'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}}\n\n' +
+        'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n',
+    });
+    const stream = await client.chat.completions.create({
+      model: 'claude-test',
+      stream: true,
+      messages: [{ role: 'user', content: 'x' }],
+    });
+    let text = '';
+    const err = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().catch((e: unknown) => e);
+    expect(text).toBe('Hel');
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as Error).message).toContain('overloaded');
+  });
+
+  it('a Gemini stream broken or ended before its finishReason ends in an error, not [DONE]', async () => {
+    const streamOf = async () => {
+      const res = await fetch(`${rig.gateway.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${rig.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'gemini-test',
+          stream: true,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      });
+      return res.text();
+    };
+    rig.upstreams.gemini.script({ cutAfterBytes: 120 });
+    const broken = await streamOf();
+    expect(broken).not.toContain('[DONE]');
+    expect(broken).toContain('"code":"upstream_error"');
+    // A clean end of the body with no finishReason: the answer is incomplete all the same.
+    rig.upstreams.gemini.script({
+      status: 200,
+      headers: { 'content-type': 'text/event-stream' },
+      body: 'data: {"candidates":[{"content":{"parts":[{"text":"Half an"}],"role":"model"},"index":0}]}\r\n\r\n',
+    });
+    const ended = await streamOf();
+    expect(ended).toContain('"content":"Half an"');
+    expect(ended).not.toContain('[DONE]');
+    expect(ended).toContain('ended before it was complete');
+  });
+
+  it('a Gemini safety block becomes finish_reason content_filter', async () => {
+    rig.upstreams.gemini.script({
+      status: 200,
+      body: JSON.stringify({
+        candidates: [
+          {
+            content: { role: 'model', parts: [] },
+            finishReason: 'SAFETY',
+            index: 0,
+            safetyRatings: [
+              { category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'HIGH', blocked: true },
+            ],
+          },
+        ],
+        usageMetadata: { promptTokenCount: 7, totalTokenCount: 7 },
+        modelVersion: 'gemini-2.5-flash',
+      }),
+    });
+    const completion = await client.chat.completions.create({
+      model: 'gemini-test',
+      messages: [{ role: 'user', content: 'x' }],
+    });
+    assertMatchesSpec('CreateChatCompletionResponse', completion);
+    expect(completion.choices[0]?.finish_reason).toBe('content_filter');
+    expect(completion.usage?.prompt_tokens).toBe(7);
+  });
+
+  it('Gemini 3 refuses a replayed tool call that lost its thought signature', async () => {
+    const err = await client.chat.completions
+      .create({
+        model: 'gemini3-test',
+        tools: [weather],
+        messages: [
+          { role: 'user', content: 'Weather?' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: 'call_1',
+                type: 'function',
+                function: { name: 'get_weather', arguments: '{}' },
+              },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
+        ],
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as Error).message).toContain('thought_signature');
+  });
+
+  it('a request that cannot be translated gets a clear 400', async () => {
+    const err = await client.chat.completions
+      .create({
+        model: 'claude-test',
+        messages: [
+          {
+            role: 'user',
+            content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }],
+          },
+        ],
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as Error).message).toContain("'input_audio' cannot be translated");
+    const n = await client.chat.completions
+      .create({ model: 'gemini-test', n: 2, messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(n).toBeInstanceOf(OpenAI.BadRequestError);
+  });
+});
