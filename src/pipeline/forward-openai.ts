@@ -5,7 +5,7 @@ import { usageFromOpenAIBody } from '../usage/usage';
 import { isObject, type JsonObject } from '../util/json';
 import { openaiStream, type StreamEnd } from './openai-stream';
 import type { Transport } from './transport';
-import { upstreamHttpError } from './upstream-errors';
+import { upstreamHttpError, upstreamStreamError } from './upstream-errors';
 import type { ForwardPlan, ForwardResult } from './plan';
 
 const paths = { chat: '/chat/completions', embeddings: '/embeddings' } as const;
@@ -68,6 +68,7 @@ export async function forwardOpenAI(
     onUsage: plan.onUsage,
     onEnd: (end: StreamEnd) => plan.onEnd(end),
     errorEvent: (error) => plan.streamErrorEvent(error, target.provider.id),
+    upstreamError: (data) => upstreamStreamError(data, target.provider.id),
   });
   return { firstByteAt, response: new Response(stream, { status: 200, headers: sseHeaders }) };
 }

@@ -15,9 +15,12 @@ export interface OpenAIStreamOptions {
   onEnd(end: StreamEnd): void;
   /** A failure (read error or cut) rendered as one SSE event the client's SDK will raise. */
   errorEvent(error: unknown): string;
+  /** The upstream's own error event (`data: {"error": …}`), for accounting; it is passed on as sent. */
+  upstreamError(data: string): unknown;
 }
 
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+const ERROR_EVENT = /^\s*\{\s*"error"\s*:/;
 
 export function openaiStream(
   source: ReadableStream<Uint8Array>,
@@ -30,6 +33,8 @@ export function openaiStream(
     errorEvent: options.errorEvent,
     inspect(event) {
       if (event.data === '[DONE]') return 'done';
+      // An error the upstream reports mid-stream ends it: the client's SDK raises it as sent.
+      if (ERROR_EVENT.test(event.data)) return { error: options.upstreamError(event.data) };
       if (!USAGE_OBJECT.test(event.data)) return undefined;
       try {
         const chunk = JSON.parse(event.data) as { usage?: unknown; choices?: unknown };
