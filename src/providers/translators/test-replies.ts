@@ -11,6 +11,8 @@ export interface Reply {
   text: string;
   reasoning: string;
   toolCalls: Array<{ name: string; arguments: unknown }>;
+  /** Each tool call's arguments exactly as the client received them, concatenated. */
+  rawArguments?: string[];
   /** In the hub's terms: stop, length, tool_calls, content_filter. */
   finish: string | undefined;
   /** The error the client was told of: OpenAI's `code`, or Anthropic's error `type`. */
@@ -100,9 +102,13 @@ export function readOpenAIStream(text: string, lenient = false): Reply {
   });
   const done = events.filter((e) => e.data === '[DONE]').length;
   expect(done, '[DONE] once, and never after an error').toBe(reply.error === undefined ? 1 : 0);
-  reply.toolCalls = [...calls.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([, c]) => ({ name: c.name, arguments: parseArguments(c.arguments, lenient) }));
+  const ordered = [...calls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c);
+  reply.toolCalls = ordered.map((c) => ({
+    name: c.name,
+    // A stream that failed may end inside a call's arguments.
+    arguments: reply.error === undefined ? parseArguments(c.arguments, lenient) : c.arguments,
+  }));
+  reply.rawArguments = ordered.map((c) => c.arguments);
   return reply;
 }
 
@@ -176,6 +182,7 @@ export function readAnthropicStream(text: string): Reply {
     toolCalls: [],
     finish: undefined,
     error: undefined,
+    rawArguments: [],
   };
   let state: 'start' | 'blocks' | 'delta' | 'stopped' = 'start';
   let open: { index: number; type: string; json: string; name: string } | undefined;
@@ -227,11 +234,13 @@ export function readAnthropicStream(text: string): Reply {
       }
       case 'content_block_stop':
         expect(data.index).toBe(open?.index);
-        if (open?.type === 'tool_use')
+        if (open?.type === 'tool_use') {
           reply.toolCalls.push({
             name: open.name,
             arguments: open.json === '' ? {} : JSON.parse(open.json),
           });
+          reply.rawArguments?.push(open.json);
+        }
         open = undefined;
         break;
       case 'message_delta':
