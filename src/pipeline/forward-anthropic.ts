@@ -6,7 +6,8 @@ import { isObject, type JsonObject } from '../util/json';
 import { passthroughStream } from './passthrough-stream';
 import type { ForwardPlan, ForwardResult } from './plan';
 import type { Transport } from './transport';
-import { upstreamHttpError, upstreamStreamError } from './upstream-errors';
+import { upstreamStreamError } from './upstream-errors';
+import { send } from './forward-translated';
 
 const paths = { chat: '/messages', count_tokens: '/messages/count_tokens' } as const;
 
@@ -29,23 +30,9 @@ export async function forwardAnthropic(
 ): Promise<ForwardResult> {
   if (plan.op === 'embeddings') throw new Error('no embeddings route speaks Anthropic');
   const patched = plan.body.model !== target.model;
-  const response = await transport({
-    url: target.provider.baseUrl + paths[plan.op],
-    method: 'POST',
-    headers: {
-      ...target.provider.headers,
-      ...plan.clientHeaders,
-      'content-type': 'application/json',
-      accept: plan.stream ? 'text/event-stream' : 'application/json',
-    },
-    body: patched ? JSON.stringify({ ...plan.body, model: target.model }) : plan.raw,
-    signal: plan.signal,
-    firstByteTimeoutMs: plan.timeoutMs,
-    idleTimeoutMs: plan.timeoutMs,
-  });
-  if (response.status < 200 || response.status > 299) {
-    throw await upstreamHttpError(response, target.provider.id);
-  }
+  const body = patched ? JSON.stringify({ ...plan.body, model: target.model }) : plan.raw;
+  const call = { url: target.provider.baseUrl + paths[plan.op], headers: plan.clientHeaders, body };
+  const response = await send(transport, target, plan, call, plan.stream);
   const firstByteAt = Date.now();
   const headers = { 'content-type': response.header('content-type') ?? 'application/json' };
   const usage: JsonObject = {};

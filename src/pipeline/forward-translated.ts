@@ -12,14 +12,15 @@ import type { UpstreamAdapter } from './dispatch';
 import type { ForwardPlan, ForwardResult } from './plan';
 import { translatedStream } from './translated-stream';
 import type { Transport, UpstreamResponse } from './transport';
-import { upstreamHttpError } from './upstream-errors';
+import { unreadableReply, upstreamHttpError } from './upstream-errors';
 
 /**
  * A caller's API reaching an upstream of another wire format: the inbound translator maps the
  * request to the hub (OpenAI chat), the upstream translator maps it on; replies come back the
  * same way. Any inbound composes with any upstream, so N formats need N translators, not N².
  */
-async function send(
+/** POSTs a mapped request with the provider's credential; an error status becomes a GatewayError. */
+export async function send(
   transport: Transport,
   target: RouteTarget,
   plan: ForwardPlan,
@@ -51,10 +52,7 @@ async function readJson(response: UpstreamResponse, target: RouteTarget): Promis
   try {
     return JSON.parse(text);
   } catch {
-    throw new GatewayError(
-      'upstream_error',
-      `Provider "${target.provider.id}" sent a reply Vidai could not read.`,
-    );
+    throw unreadableReply(target.provider.id);
   }
 }
 

@@ -128,6 +128,14 @@ function upstreamStatusError(
   );
 }
 
+/** A 2xx reply that is not what the provider's format says it should be. */
+export function unreadableReply(providerId: string): GatewayError {
+  return new GatewayError(
+    'upstream_error',
+    `Provider "${providerId}" sent a reply Vidai could not read.`,
+  );
+}
+
 /** Anthropic's error types and the HTTP statuses they go with. */
 const anthropicErrorStatus: Record<string, number> = {
   invalid_request_error: 400,

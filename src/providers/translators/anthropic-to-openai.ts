@@ -86,8 +86,10 @@ function userMessages(content: unknown, param: string): JsonObject[] {
       tool_call_id: String(block.tool_use_id),
       content: block.is_error === true ? `Error: ${text}` : text,
     });
+    // Images a tool returned cannot ride in an OpenAI tool message: they follow as user content.
     inner.forEach((b, j) => {
-      if (b.type !== 'text') parts.push(userPart(b, `${at}.content[${j}]`) ?? {});
+      const part = b.type === 'text' ? undefined : userPart(b, `${at}.content[${j}]`);
+      if (part) parts.push(part);
     });
   });
   if (parts.length > 0) out.push({ role: 'user', content: parts });

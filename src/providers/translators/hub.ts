@@ -132,3 +132,37 @@ export class ChunkBuilder {
     };
   }
 }
+
+/** A one-choice hub completion, as the Anthropic and Gemini response mappers build it. */
+export function hubCompletion(reply: {
+  id: string;
+  model: string;
+  text: string;
+  reasoning: string;
+  calls: ChatToolCall[];
+  finish: FinishReason;
+  usage: ChatUsage | undefined;
+}): ChatCompletion {
+  const { text, reasoning, calls, usage } = reply;
+  return {
+    id: reply.id,
+    object: 'chat.completion',
+    created: nowSeconds(),
+    model: reply.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: text.length > 0 || calls.length === 0 ? text : null,
+          refusal: null,
+          ...(reasoning.length > 0 ? { reasoning_content: reasoning } : {}),
+          ...(calls.length > 0 ? { tool_calls: calls } : {}),
+        },
+        logprobs: null,
+        finish_reason: reply.finish,
+      },
+    ],
+    ...(usage ? { usage } : {}),
+  };
+}

@@ -1,7 +1,6 @@
 import type { RouteTarget } from '../../config/compile';
-import { GatewayError } from '../../errors/gateway-error';
 import { StreamCutError } from '../../pipeline/openai-stream';
-import { upstreamStreamError } from '../../pipeline/upstream-errors';
+import { unreadableReply, upstreamStreamError } from '../../pipeline/upstream-errors';
 import type { SseEvent } from '../../sse/parser';
 import { isObject, type JsonObject } from '../../util/json';
 import {
@@ -14,8 +13,8 @@ import {
 } from './conversation';
 import {
   ChunkBuilder,
+  hubCompletion,
   hubUsage,
-  nowSeconds,
   type ChatCompletion,
   type ChatToolCall,
   type ChatUsage,
@@ -186,15 +185,8 @@ export function anthropicUsage(usage: unknown): ChatUsage | undefined {
   );
 }
 
-function unreadable(providerId: string): GatewayError {
-  return new GatewayError(
-    'upstream_error',
-    `Provider "${providerId}" sent a reply Vidai could not read.`,
-  );
-}
-
 function completion(body: unknown, target: RouteTarget): ChatCompletion {
-  if (!isObject(body) || !Array.isArray(body.content)) throw unreadable(target.provider.id);
+  if (!isObject(body) || !Array.isArray(body.content)) throw unreadableReply(target.provider.id);
   let text = '';
   let reasoning = '';
   let jsonTool = false;
@@ -219,28 +211,15 @@ function completion(body: unknown, target: RouteTarget): ChatCompletion {
       });
     }
   }
-  const usage = anthropicUsage(body.usage);
-  return {
+  return hubCompletion({
     id: typeof body.id === 'string' ? body.id : 'msg',
-    object: 'chat.completion',
-    created: nowSeconds(),
     model: typeof body.model === 'string' ? body.model : target.model,
-    choices: [
-      {
-        index: 0,
-        message: {
-          role: 'assistant',
-          content: text.length > 0 || calls.length === 0 ? text : null,
-          refusal: null,
-          ...(reasoning.length > 0 ? { reasoning_content: reasoning } : {}),
-          ...(calls.length > 0 ? { tool_calls: calls } : {}),
-        },
-        logprobs: null,
-        finish_reason: anthropicFinish(body.stop_reason, jsonTool),
-      },
-    ],
-    ...(usage ? { usage } : {}),
-  };
+    text,
+    reasoning,
+    calls,
+    finish: anthropicFinish(body.stop_reason, jsonTool),
+    usage: anthropicUsage(body.usage),
+  });
 }
 
 interface OpenBlock {
@@ -268,7 +247,7 @@ class AnthropicDecoder implements StreamDecoder {
     try {
       data = JSON.parse(event.data);
     } catch {
-      throw unreadable(this.target.provider.id);
+      throw unreadableReply(this.target.provider.id);
     }
     if (!isObject(data)) return;
     switch (data.type) {

@@ -1,7 +1,7 @@
 import type { RouteTarget } from '../../config/compile';
 import { GatewayError } from '../../errors/gateway-error';
 import { StreamCutError } from '../../pipeline/openai-stream';
-import { upstreamStreamError } from '../../pipeline/upstream-errors';
+import { unreadableReply, upstreamStreamError } from '../../pipeline/upstream-errors';
 import type { SseEvent } from '../../sse/parser';
 import { isObject, type JsonObject } from '../../util/json';
 import {
@@ -14,8 +14,8 @@ import {
 } from './conversation';
 import {
   ChunkBuilder,
+  hubCompletion,
   hubUsage,
-  nowSeconds,
   randomId,
   type ChatCompletion,
   type ChatToolCall,
@@ -215,13 +215,6 @@ export function geminiUsage(usage: unknown): ChatUsage | undefined {
   );
 }
 
-function unreadable(providerId: string): GatewayError {
-  return new GatewayError(
-    'upstream_error',
-    `Provider "${providerId}" sent a reply Vidai could not read.`,
-  );
-}
-
 /** One candidate's parts as hub deltas: text, thought text, complete function calls. */
 function partDeltas(parts: unknown, firstToolIndex: number): ChunkDelta[] {
   if (!Array.isArray(parts)) return [];
@@ -264,9 +257,9 @@ function blocked(body: JsonObject): boolean {
 }
 
 function completion(body: unknown, target: RouteTarget): ChatCompletion {
-  if (!isObject(body)) throw unreadable(target.provider.id);
+  if (!isObject(body)) throw unreadableReply(target.provider.id);
   const candidate = firstCandidate(body);
-  if (candidate === undefined && !blocked(body)) throw unreadable(target.provider.id);
+  if (candidate === undefined && !blocked(body)) throw unreadableReply(target.provider.id);
   let text = '';
   let reasoning = '';
   const calls: ChatToolCall[] = [];
@@ -282,31 +275,16 @@ function completion(body: unknown, target: RouteTarget): ChatCompletion {
       });
     }
   }
-  const usage = geminiUsage(body.usageMetadata);
-  return {
+  return hubCompletion({
     id: typeof body.responseId === 'string' ? body.responseId : randomId('chatcmpl-'),
-    object: 'chat.completion',
-    created: nowSeconds(),
     model: typeof body.modelVersion === 'string' ? body.modelVersion : target.model,
-    choices: [
-      {
-        index: 0,
-        message: {
-          role: 'assistant',
-          content: text.length > 0 || calls.length === 0 ? text : null,
-          refusal: null,
-          ...(reasoning.length > 0 ? { reasoning_content: reasoning } : {}),
-          ...(calls.length > 0 ? { tool_calls: calls } : {}),
-        },
-        logprobs: null,
-        finish_reason:
-          candidate === undefined
-            ? 'content_filter'
-            : finish(candidate.finishReason, calls.length > 0),
-      },
-    ],
-    ...(usage ? { usage } : {}),
-  };
+    text,
+    reasoning,
+    calls,
+    finish:
+      candidate === undefined ? 'content_filter' : finish(candidate.finishReason, calls.length > 0),
+    usage: geminiUsage(body.usageMetadata),
+  });
 }
 
 /** Each stream event is a whole GenerateContentResponse holding the next piece of the answer. */
@@ -326,7 +304,7 @@ class GeminiDecoder implements StreamDecoder {
     try {
       body = JSON.parse(event.data);
     } catch {
-      throw unreadable(this.target.provider.id);
+      throw unreadableReply(this.target.provider.id);
     }
     if (!isObject(body)) return;
     if (isObject(body.error)) throw upstreamStreamError(event.data, this.target.provider.id);

@@ -1,7 +1,6 @@
 import type { RouteTarget } from '../../config/compile';
-import { GatewayError } from '../../errors/gateway-error';
 import { StreamCutError } from '../../pipeline/openai-stream';
-import { upstreamStreamError } from '../../pipeline/upstream-errors';
+import { unreadableReply, upstreamStreamError } from '../../pipeline/upstream-errors';
 import { formatSseEvent } from '../../sse/serialize';
 import { isObject, type JsonObject } from '../../util/json';
 import type { ChatChunk, ChatCompletion } from './hub';
@@ -13,12 +12,6 @@ import type { InboundTranslator, StreamDecoder, UpstreamTranslator } from './tra
  * an OpenAI client reaching Anthropic or Gemini gets its reply through `openaiInbound`.
  * (OpenAI client ↔ OpenAI-format upstream needs neither: it is byte passthrough, forward-openai.ts.)
  */
-function unreadable(providerId: string): GatewayError {
-  return new GatewayError(
-    'upstream_error',
-    `Provider "${providerId}" sent a reply Vidai could not read.`,
-  );
-}
 
 class OpenAIDecoder implements StreamDecoder {
   private complete = false;
@@ -34,7 +27,7 @@ class OpenAIDecoder implements StreamDecoder {
     try {
       chunk = JSON.parse(event.data);
     } catch {
-      throw unreadable(this.target.provider.id);
+      throw unreadableReply(this.target.provider.id);
     }
     if (!isObject(chunk)) return;
     if (chunk.error !== undefined) throw upstreamStreamError(event.data, this.target.provider.id);
@@ -63,7 +56,7 @@ export const openaiUpstream: UpstreamTranslator = {
     };
   },
   response(body, target) {
-    if (!isObject(body) || !Array.isArray(body.choices)) throw unreadable(target.provider.id);
+    if (!isObject(body) || !Array.isArray(body.choices)) throw unreadableReply(target.provider.id);
     return body as unknown as ChatCompletion;
   },
   stream: (target) => new OpenAIDecoder(target),

@@ -1,7 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileConfig, type RouteTarget } from '../../config/compile';
-import { parseConfig } from '../../config/schema';
 import type { WireFormat } from '../catalog';
 import { createMockAnthropic } from '../mock/mock-anthropic';
 import { createMockGemini } from '../mock/mock-gemini';
@@ -10,6 +8,7 @@ import { hubRequest } from './anthropic-to-openai';
 import { openaiToAnthropic } from './openai-to-anthropic';
 import { openaiToGemini } from './openai-to-gemini';
 import { openaiUpstream } from './openai-wire';
+import { wireTargets } from './test-replies';
 import type { UpstreamTranslator } from './translator';
 
 /**
@@ -201,21 +200,7 @@ function anthropicRequest(c: Conversation): Json {
   };
 }
 
-const config = compileConfig(
-  parseConfig({
-    providers: [
-      { id: 'a', kind: 'anthropic', api_key_env: 'K' },
-      { id: 'g', kind: 'gemini', api_key_env: 'K' },
-      { id: 'o', kind: 'openai', api_key_env: 'K' },
-    ],
-    models: [
-      { name: 'anthropic', provider: 'a', model: 'claude-sonnet-4-5' },
-      { name: 'gemini', provider: 'g', model: 'gemini-2.5-flash' },
-      { name: 'openai', provider: 'o', model: 'gpt-4o' },
-    ],
-  }),
-  { K: 'k' },
-);
+const targets = wireTargets();
 const mocks: Record<WireFormat, (request: Request) => Promise<Response>> = {
   openai: createMockOpenAI(),
   anthropic: createMockAnthropic(),
@@ -228,7 +213,7 @@ async function accepted(
   translator: UpstreamTranslator,
   hub: Json,
 ): Promise<unknown> {
-  const target = config.routes.get(wire)?.targets[0] as RouteTarget;
+  const target = targets[wire];
   const call = translator.request(hub, target, false);
   const res = await mocks[wire](
     new Request(call.url, {

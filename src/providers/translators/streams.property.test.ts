@@ -1,7 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileConfig, type RouteTarget } from '../../config/compile';
-import { parseConfig } from '../../config/schema';
 import { translatedStream } from '../../pipeline/translated-stream';
 import { formatSseEvent } from '../../sse/serialize';
 import type { WireFormat } from '../catalog';
@@ -9,7 +7,7 @@ import { anthropicToOpenAI } from './anthropic-to-openai';
 import { openaiToAnthropic } from './openai-to-anthropic';
 import { openaiToGemini } from './openai-to-gemini';
 import { openaiInbound, openaiUpstream } from './openai-wire';
-import { readAnthropicStream, readOpenAIStream, type Reply } from './test-replies';
+import { readAnthropicStream, readOpenAIStream, type Reply, wireTargets } from './test-replies';
 import type { InboundTranslator, UpstreamTranslator } from './translator';
 
 /**
@@ -207,22 +205,7 @@ const inbounds: Array<{
   { format: 'anthropic', translator: anthropicToOpenAI, read: readAnthropicStream },
 ];
 
-const config = compileConfig(
-  parseConfig({
-    providers: [
-      { id: 'a', kind: 'anthropic', api_key_env: 'K' },
-      { id: 'g', kind: 'gemini', api_key_env: 'K' },
-      { id: 'o', kind: 'openai', api_key_env: 'K' },
-    ],
-    models: [
-      { name: 'anthropic', provider: 'a' },
-      { name: 'gemini', provider: 'g' },
-      { name: 'openai', provider: 'o' },
-    ],
-  }),
-  { K: 'k' },
-);
-const targetFor = (wire: WireFormat) => config.routes.get(wire)?.targets[0] as RouteTarget;
+const targets = wireTargets();
 
 /** The wire bytes with keep-alive comments between some events, cut into pieces at `cuts`. */
 function wireChunks(events: string[], comments: boolean[], cuts: number[]): Uint8Array[] {
@@ -264,7 +247,7 @@ async function translate(
   const ends: string[] = [];
   const stream = translatedStream(
     source(chunks, end),
-    wire.translator.stream(targetFor(wire.wire)),
+    wire.translator.stream(targets[wire.wire]),
     inbound.translator.stream({ model: 'm' }),
     {
       onUsage: () => {},

@@ -1,6 +1,9 @@
 import { expect } from 'vitest';
 import { assertMatchesSpec } from '../../../test/helpers/openapi';
+import { compileConfig, type RouteTarget } from '../../config/compile';
+import { parseConfig } from '../../config/schema';
 import { SseParser, type SseEvent } from '../../sse/parser';
+import type { WireFormat } from '../catalog';
 
 /**
  * Test support: reads what a client got back (OpenAI or Anthropic, JSON or stream) into one
@@ -262,4 +265,25 @@ export function readAnthropicStream(text: string): Reply {
     reply.error === undefined,
   );
   return reply;
+}
+
+/** One provider of each upstream wire format, compiled from config as the gateway does. */
+export function wireTargets(): Record<WireFormat, RouteTarget> {
+  const config = compileConfig(
+    parseConfig({
+      providers: [
+        { id: 'a', kind: 'anthropic', api_key_env: 'K' },
+        { id: 'g', kind: 'gemini', api_key_env: 'K' },
+        { id: 'o', kind: 'openai', api_key_env: 'K' },
+      ],
+      models: [
+        { name: 'anthropic', provider: 'a', model: 'claude-sonnet-4-5' },
+        { name: 'gemini', provider: 'g', model: 'gemini-2.5-flash' },
+        { name: 'openai', provider: 'o', model: 'gpt-4o' },
+      ],
+    }),
+    { K: 'k' },
+  );
+  const target = (name: WireFormat) => config.routes.get(name)?.targets[0] as RouteTarget;
+  return { anthropic: target('anthropic'), gemini: target('gemini'), openai: target('openai') };
 }
