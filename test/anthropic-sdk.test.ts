@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MOCK_REPLY } from '../src/providers/mock/mock-openai';
 import { MOCK_THINKING } from '../src/providers/mock/script';
 import { splitTokens } from '../src/providers/mock/tokens';
+import { startGateway } from './helpers/gateway';
 import { KEYS, lastBody, PIXEL_PNG, startProviderRig, type ProviderRig } from './helpers/providers';
 
 /**
@@ -336,5 +338,31 @@ describe('errors on Anthropic routes, in Anthropic’s shape', () => {
       messages: [{ role: 'user', content: 'x' }],
     });
     await expect(stream.finalMessage()).rejects.toBeInstanceOf(Anthropic.APIError);
+  });
+});
+
+describe('the shipped config, offline', () => {
+  it('serves the demo model to the Anthropic SDK with no provider key, and says which key Claude needs', async () => {
+    const config = readFileSync(new URL('../vidai.config.yaml', import.meta.url), 'utf8');
+    const gateway = await startGateway({ config });
+    try {
+      const { key } = await gateway.createKey({ name: 'offline', models: ['*'] });
+      const offline = new Anthropic({ baseURL: gateway.url, apiKey: key, maxRetries: 0 });
+      const final = await offline.messages
+        .stream({ model: 'demo', max_tokens: 1024, messages: [{ role: 'user', content: 'Hi' }] })
+        .finalMessage();
+      expect(final.content).toEqual([{ type: 'text', text: MOCK_REPLY }]);
+      const err = await offline.messages
+        .create({
+          model: 'claude-sonnet-4-5',
+          max_tokens: 8,
+          messages: [{ role: 'user', content: 'x' }],
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.NotFoundError);
+      expect((err as Error).message).toContain('ANTHROPIC_API_KEY is not set');
+    } finally {
+      await gateway.stop();
+    }
   });
 });
