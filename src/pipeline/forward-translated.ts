@@ -1,6 +1,6 @@
 import type { RouteTarget } from '../config/compile';
 import { GatewayError } from '../errors/gateway-error';
-import { estimateInputTokens } from '../providers/translators/anthropic-to-openai';
+import { estimateInputTokens } from '../providers/translators/estimate-tokens';
 import type {
   InboundTranslator,
   UpstreamCall,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../errors/gateway-error';
-import { anthropicMessage, estimateInputTokens, hubRequest } from './anthropic-to-openai';
+import { anthropicMessage, hubRequest } from './anthropic-to-openai';
+import { estimateInputTokens } from './estimate-tokens';
 
 describe('Anthropic request → hub', () => {
   it('turns tool results into tool messages, with images they returned after them as user content', () => {
