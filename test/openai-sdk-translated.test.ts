@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MOCK_REPLY } from '../src/providers/mock/mock-openai';
+import { MOCK_THINKING } from '../src/providers/mock/script';
 import { splitTokens } from '../src/providers/mock/tokens';
 import { assertMatchesSpec } from './helpers/openapi';
 import { KEYS, lastBody, PIXEL_PNG, startProviderRig, type ProviderRig } from './helpers/providers';
@@ -260,6 +261,48 @@ describe.each(upstreams)('OpenAI SDK → $wire upstream ($model)', ({ model, wir
         ],
       });
     }
+  });
+
+  it('returns thinking as reasoning_content, streamed too, and keeps a tool loop working with it on', async () => {
+    const base = { model, reasoning_effort: 'low' as const, max_completion_tokens: 512 };
+    const completion = await client.chat.completions.create({
+      ...base,
+      messages: [{ role: 'user', content: 'Think first' }],
+    });
+    const message = completion.choices[0]?.message as {
+      content: string;
+      reasoning_content?: string;
+    };
+    expect(message.reasoning_content).toBe(MOCK_THINKING);
+    expect(message.content).toBe(MOCK_REPLY);
+    let reasoning = '';
+    const stream = await client.chat.completions.create({
+      ...base,
+      stream: true,
+      messages: [{ role: 'user', content: 'Think first' }],
+    });
+    for await (const chunk of stream)
+      reasoning +=
+        (chunk.choices[0]?.delta as { reasoning_content?: string }).reasoning_content ?? '';
+    expect(reasoning).toBe(MOCK_THINKING);
+
+    const asked = await client.chat.completions.create({
+      ...base,
+      tools: [weather],
+      messages: [{ role: 'user', content: 'Weather?' }],
+    });
+    const calls = asked.choices[0]?.message.tool_calls ?? [];
+    expect(calls).toHaveLength(1);
+    const answered = await client.chat.completions.create({
+      ...base,
+      tools: [weather],
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: null, tool_calls: calls },
+        { role: 'tool', tool_call_id: calls[0]?.id ?? '', content: 'sunny' },
+      ],
+    });
+    expect(answered.choices[0]?.message.content).toBe(MOCK_REPLY);
   });
 
   it('answers json_schema response formats with the JSON as the message text', async () => {

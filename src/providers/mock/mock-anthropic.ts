@@ -99,6 +99,14 @@ function requestProblem(body: Json): string | undefined {
       return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
     if (thinking.budget_tokens >= body.max_tokens)
       return '`max_tokens` must be greater than `thinking.budget_tokens`';
+    const last = body.messages.filter((m) => isObject(m) && m.role === 'assistant').at(-1);
+    const blocks = isObject(last) && Array.isArray(last.content) ? last.content : [];
+    const first = blocks[0];
+    if (
+      blocks.some((b) => isObject(b) && b.type === 'tool_use') &&
+      !(isObject(first) && (first.type === 'thinking' || first.type === 'redacted_thinking'))
+    )
+      return 'messages: Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final `assistant` message must start with a thinking block.';
   }
   return undefined;
 }

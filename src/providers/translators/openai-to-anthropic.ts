@@ -101,6 +101,21 @@ function toolChoice(
   return { type: 'tool', name: choice.name, ...parallel };
 }
 
+/**
+ * Whether the conversation ends in a tool loop: the last assistant turn called tools. With
+ * thinking on, Anthropic requires that turn to start with its signed thinking block, which an
+ * OpenAI client cannot send back; so thinking is left off until the loop ends
+ * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#extended-thinking-with-tool-use).
+ */
+function inToolLoop(conversation: Conversation): boolean {
+  for (let i = conversation.turns.length - 1; i >= 0; i--) {
+    const turn = conversation.turns[i];
+    if (turn?.role === 'assistant') return turn.toolCalls.length > 0;
+    if (turn?.role === 'user') return false;
+  }
+  return false;
+}
+
 export function anthropicBody(
   conversation: Conversation,
   target: RouteTarget,
@@ -139,7 +154,7 @@ export function anthropicBody(
   if (choice !== undefined && tools.length > 0) body.tool_choice = choice;
   if (conversation.stop.length > 0) body.stop_sequences = conversation.stop;
   if (conversation.user !== undefined) body.metadata = { user_id: conversation.user };
-  if (conversation.reasoning !== undefined) {
+  if (conversation.reasoning !== undefined && !inToolLoop(conversation)) {
     const budget = reasoningBudgets[conversation.reasoning];
     // The budget is part of max_tokens, and sampling parameters are fixed while thinking.
     if (maxTokens <= budget) maxTokens = budget + maxTokens;
