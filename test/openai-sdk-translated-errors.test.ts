@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertMatchesSpec } from './helpers/openapi';
-import { startProviderRig, type ProviderRig } from './helpers/providers';
+import { startProviderRig, weather, type ProviderRig } from './helpers/providers';
 
 /** Failures through translation reach the official OpenAI SDK as errors in OpenAI's shape, never as a clean finish. */
 let rig: ProviderRig;
@@ -13,19 +13,6 @@ beforeAll(async () => {
 });
 afterAll(() => rig?.close());
 
-const weather = {
-  type: 'function' as const,
-  function: {
-    name: 'get_weather',
-    description: 'Current weather for a city',
-    parameters: {
-      type: 'object',
-      properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['c', 'f'] } },
-      required: ['city', 'unit'],
-      additionalProperties: false,
-    },
-  },
-};
 describe('upstream failures through translation', () => {
   it('Anthropic 529 overloaded reaches the OpenAI SDK as a 503 in OpenAI’s shape', async () => {
     rig.upstreams.anthropic.script({

@@ -4,7 +4,15 @@ import { MOCK_REPLY } from '../src/providers/mock/mock-openai';
 import { MOCK_THINKING } from '../src/providers/mock/script';
 import { splitTokens } from '../src/providers/mock/tokens';
 import { assertMatchesSpec } from './helpers/openapi';
-import { KEYS, lastBody, PIXEL_PNG, startProviderRig, type ProviderRig } from './helpers/providers';
+import {
+  clock,
+  KEYS,
+  lastBody,
+  PIXEL_PNG,
+  startProviderRig,
+  weather,
+  type ProviderRig,
+} from './helpers/providers';
 
 /** The official OpenAI SDK against Anthropic and Gemini upstreams, through Vidai's translators. */
 let rig: ProviderRig;
@@ -15,24 +23,6 @@ beforeAll(async () => {
   client = new OpenAI({ baseURL: rig.gateway.baseURL, apiKey: rig.key, maxRetries: 0 });
 });
 afterAll(() => rig?.close());
-
-const weather = {
-  type: 'function' as const,
-  function: {
-    name: 'get_weather',
-    description: 'Current weather for a city',
-    parameters: {
-      type: 'object',
-      properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['c', 'f'] } },
-      required: ['city', 'unit'],
-      additionalProperties: false,
-    },
-  },
-};
-const clock = {
-  type: 'function' as const,
-  function: { name: 'get_time', parameters: { type: 'object', properties: {} } },
-};
 
 const upstreams = [
   { model: 'claude-test', wire: 'anthropic' as const },

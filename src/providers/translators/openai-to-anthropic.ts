@@ -15,6 +15,7 @@ import {
   ChunkBuilder,
   hubCompletion,
   hubUsage,
+  tokenCount,
   type ChatCompletion,
   type ChatToolCall,
   type ChatUsage,
@@ -183,18 +184,14 @@ export function anthropicFinish(reason: unknown, jsonTool: boolean): FinishReaso
   return jsonTool && mapped === 'tool_calls' ? 'stop' : mapped;
 }
 
-function count(value: unknown): number {
-  return typeof value === 'number' && value > 0 ? value : 0;
-}
-
 /** Anthropic's usage: `input_tokens` excludes cache reads and writes; the hub's prompt tokens include them. */
 export function anthropicUsage(usage: unknown): ChatUsage | undefined {
   if (!isObject(usage)) return undefined;
-  const read = count(usage.cache_read_input_tokens);
-  const write = count(usage.cache_creation_input_tokens);
+  const read = tokenCount(usage.cache_read_input_tokens);
+  const write = tokenCount(usage.cache_creation_input_tokens);
   return hubUsage(
-    count(usage.input_tokens) + read + write,
-    count(usage.output_tokens),
+    tokenCount(usage.input_tokens) + read + write,
+    tokenCount(usage.output_tokens),
     read,
     write,
   );

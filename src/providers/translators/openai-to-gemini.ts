@@ -16,6 +16,7 @@ import {
   ChunkBuilder,
   hubCompletion,
   hubUsage,
+  tokenCount,
   randomId,
   type ChatCompletion,
   type ChatToolCall,
@@ -198,18 +199,14 @@ function finish(reason: unknown, calledTools: boolean): FinishReason {
   return mapped === 'stop' && calledTools ? 'tool_calls' : mapped;
 }
 
-function count(value: unknown): number {
-  return typeof value === 'number' && value > 0 ? value : 0;
-}
-
 /** Gemini's usageMetadata: prompt tokens include cached ones; thinking tokens are output. */
 export function geminiUsage(usage: unknown): ChatUsage | undefined {
   if (!isObject(usage)) return undefined;
-  const thoughts = count(usage.thoughtsTokenCount);
+  const thoughts = tokenCount(usage.thoughtsTokenCount);
   return hubUsage(
-    count(usage.promptTokenCount) + count(usage.toolUsePromptTokenCount),
-    count(usage.candidatesTokenCount) + thoughts,
-    count(usage.cachedContentTokenCount),
+    tokenCount(usage.promptTokenCount) + tokenCount(usage.toolUsePromptTokenCount),
+    tokenCount(usage.candidatesTokenCount) + thoughts,
+    tokenCount(usage.cachedContentTokenCount),
     0,
     thoughts,
   );
