@@ -316,7 +316,9 @@ describe.each(upstreams)('$wire streams, randomly chunked', (wire) => {
       await fc.assert(
         fc.asyncProperty(answer, fc.nat(), fc.boolean(), async (a, at, reset) => {
           const bytes = wireChunks(wire.events(a), [], [])[0] ?? new Uint8Array();
-          const cut = at % bytes.length; // anywhere before the last byte: the last event is never complete
+          // Anywhere before the last two bytes, so the last event never completes. (Gemini frames
+          // events with CRLF; a lone CR is a line end too, so "…\r\n\r" already ends an event.)
+          const cut = at % (bytes.length - 1);
           const { text, ends } = await translate(
             [bytes.slice(0, cut)],
             wire,
