@@ -83,6 +83,9 @@ function requestProblem(body: Json): string | undefined {
       return `messages.${i}.role: Input should be 'user' or 'assistant'`;
     const blocks = typeof message.content === 'string' ? [] : message.content;
     if (!Array.isArray(blocks)) return `messages.${i}.content: Input should be a valid list`;
+    const last = i === body.messages.length - 1 && message.role === 'assistant';
+    if (typeof message.content !== 'string' && blocks.length === 0 && !last)
+      return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;
     for (const [j, block] of blocks.entries()) {
       const problem = blockProblem(block, `messages.${i}.content.${j}`, toolUses);
       if (problem) return problem;

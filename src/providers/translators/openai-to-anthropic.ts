@@ -78,6 +78,8 @@ function messages(conversation: Conversation): AnthropicMessage[] {
         ...turn.toolCalls.map((call, j) => toolUse(call, `messages[${i}].tool_calls[${j}]`)),
       ];
     }
+    // An empty turn (an assistant message with no text) is refused upstream and says nothing.
+    if (blocks.length === 0) return;
     const last = out[out.length - 1];
     if (last?.role === role) last.content.push(...blocks);
     else out.push({ role, content: blocks });

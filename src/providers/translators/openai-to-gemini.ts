@@ -118,6 +118,8 @@ function contents(conversation: Conversation): JsonObject[] {
                 functionCallPart(call, `messages[${i}].tool_calls[${j}]`),
               ),
             ];
+    // An empty turn (an assistant message with no text) is refused upstream and says nothing.
+    if (parts.length === 0) return;
     const last = out[out.length - 1];
     if (last?.role === role) last.parts.push(...parts);
     else out.push({ role, parts });
