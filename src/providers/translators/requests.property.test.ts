@@ -76,8 +76,7 @@ const exchange: fc.Arbitrary<Exchange> = fc
       )
       .map((results) => ({
         ...e,
-        // An assistant turn says something or calls something.
-        text: e.text === '' && e.calls.length === 0 ? 'ok' : e.text,
+        // An assistant turn may be empty (content null, no calls): translators leave it out.
         results,
       })),
   );
