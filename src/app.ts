@@ -1,10 +1,15 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { adminRoutes } from './admin/routes';
 import type { AppDeps, GatewayDeps, GatewayEnv } from './deps';
 import { GatewayError, toGatewayError } from './errors/gateway-error';
 import { renderError } from './errors/render';
 import { authenticate } from './http/auth';
-import { openaiChat, openaiEmbeddings } from './http/inbound';
+import {
+  anthropicCountTokens,
+  anthropicMessages,
+  openaiChat,
+  openaiEmbeddings,
+} from './http/inbound';
 import { inference } from './http/inference';
 import { getModel, listModels } from './http/models';
 import { requestId } from './http/request-id';
@@ -31,15 +36,26 @@ export function createApp(runtime: GatewayDeps): Hono<GatewayEnv> {
   app.notFound(() => {
     throw new GatewayError(
       'not_found',
-      'Unknown endpoint. Vidai serves /v1/chat/completions, /v1/embeddings and /v1/models.',
+      'Unknown endpoint. Vidai serves /v1/chat/completions, /v1/embeddings, /v1/models, /v1/messages and /v1/messages/count_tokens.',
     );
   });
 
   app.use('*', requestId);
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
+  // Anthropic's routes answer in Anthropic's error shape from the first check (auth) on,
+  // including for unknown paths below them.
+  const anthropicRoutes: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+    c.set('inbound', 'anthropic');
+    await next();
+  };
+  app.use('/v1/messages', anthropicRoutes);
+  app.use('/v1/messages/*', anthropicRoutes);
+
   const v1 = new Hono<GatewayEnv>();
   v1.use('*', authenticate(deps));
+  v1.post('/messages', inference(deps, anthropicMessages));
+  v1.post('/messages/count_tokens', inference(deps, anthropicCountTokens));
   v1.post('/chat/completions', inference(deps, openaiChat));
   v1.post('/embeddings', inference(deps, openaiEmbeddings));
   v1.get('/models', listModels(deps));

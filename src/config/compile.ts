@@ -16,6 +16,8 @@ export interface ProviderRuntime {
   headers: Readonly<Record<string, string>>;
   /** Why the provider cannot be used (its credential is missing); undefined when usable. */
   unavailable: string | undefined;
+  /** The URL of an OpenAI-style operation path (`/chat/completions`) for a model. */
+  url(path: string, model: string): string;
 }
 
 export interface RouteTarget {
@@ -87,7 +89,7 @@ function compileProvider(
   const row: CatalogRow = catalog[provider.kind];
   const baseUrl = (provider.base_url ?? row.baseUrl ?? '').replace(/\/+$/, '');
   const secret = provider.api_key_env === undefined ? undefined : env[provider.api_key_env];
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...row.headers };
   let unavailable: string | undefined;
   if (secret) {
     if (row.auth.type === 'bearer') headers.authorization = `Bearer ${secret}`;
@@ -95,7 +97,13 @@ function compileProvider(
   } else if (row.credential === 'required') {
     unavailable = `provider "${provider.id}" has no credential (${provider.api_key_env ?? 'its key variable'} is not set)`;
   }
-  return { id: provider.id, kind: provider.kind, row, baseUrl, headers, unavailable };
+  const endpoint = row.endpoint ?? { type: 'base' };
+  const url =
+    endpoint.type === 'azure-deployment'
+      ? (path: string, model: string) =>
+          `${baseUrl}/openai/deployments/${encodeURIComponent(model)}${path}?api-version=${encodeURIComponent(provider.api_version ?? endpoint.apiVersion)}`
+      : (path: string) => baseUrl + path;
+  return { id: provider.id, kind: provider.kind, row, baseUrl, headers, unavailable, url };
 }
 
 const MAX_DEFAULT_ATTEMPTS = 10;

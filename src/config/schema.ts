@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { catalog, providerKinds } from '../providers/catalog';
+import { catalog, providerKinds, type CatalogRow } from '../providers/catalog';
 
 /**
  * The gateway's config file, validated once at start-up. Secrets never appear in it: a provider
@@ -18,6 +18,11 @@ const providerSchema = z.strictObject({
   api_key_env: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the NAME of an environment variable')
+    .optional(),
+  /** Azure OpenAI's `api-version` query parameter; the catalog's default otherwise. */
+  api_version: z
+    .string()
+    .regex(/^[0-9a-z.-]+$/, 'like 2024-10-21 or 2025-04-01-preview')
     .optional(),
 });
 
@@ -152,12 +157,19 @@ export const configSchema = z
         });
       }
       providerIds.add(provider.id);
-      const row = catalog[provider.kind];
-      if (!('baseUrl' in row) && provider.base_url === undefined) {
+      const row: CatalogRow = catalog[provider.kind];
+      if (row.baseUrl === undefined && provider.base_url === undefined) {
         ctx.addIssue({
           code: 'custom',
           path: ['providers', index, 'base_url'],
           message: `kind "${provider.kind}" has no default URL: base_url is required`,
+        });
+      }
+      if (provider.api_version !== undefined && row.endpoint?.type !== 'azure-deployment') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['providers', index, 'api_version'],
+          message: `kind "${provider.kind}" takes no api_version`,
         });
       }
       if (row.credential === 'required' && provider.api_key_env === undefined) {

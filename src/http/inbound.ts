@@ -1,5 +1,5 @@
 import { GatewayError, toGatewayError } from '../errors/gateway-error';
-import { openaiErrorBody, type InboundFormat } from '../errors/render';
+import { anthropicErrorBody, openaiErrorBody, type InboundFormat } from '../errors/render';
 import { StreamCutError } from '../pipeline/openai-stream';
 import type { Operation } from '../pipeline/plan';
 import { asGatewayError } from '../pipeline/upstream-errors';
@@ -19,6 +19,8 @@ export interface InboundSpec {
   read(json: JsonObject): { model: string; stream: boolean };
   /** A failure after the reply began, as one SSE event the caller's SDK raises. */
   streamErrorEvent(error: unknown, providerId: string): string;
+  /** Request headers passed on to an upstream of this same format (lowercase names). */
+  forwardHeaders: readonly string[];
 }
 
 export function streamFailure(error: unknown, providerId: string): GatewayError {
@@ -49,6 +51,7 @@ export const openaiChat: InboundSpec = {
     return { model, stream: optionalBoolean(json, 'stream') };
   },
   streamErrorEvent: openaiStreamError,
+  forwardHeaders: [],
 };
 
 export const openaiEmbeddings: InboundSpec = {
@@ -60,4 +63,38 @@ export const openaiEmbeddings: InboundSpec = {
     return { model, stream: false };
   },
   streamErrorEvent: openaiStreamError,
+  forwardHeaders: [],
+};
+
+/** https://docs.anthropic.com/en/docs/build-with-claude/streaming#error-events */
+function anthropicStreamError(error: unknown, providerId: string): string {
+  return formatSseEvent(
+    JSON.stringify(anthropicErrorBody(streamFailure(error, providerId))),
+    'error',
+  );
+}
+
+/** Anthropic's own headers, kept for Anthropic upstreams (betas, API version). */
+const anthropicHeaders = ['anthropic-version', 'anthropic-beta'] as const;
+
+function readMessages(json: JsonObject): { model: string; stream: boolean } {
+  const model = requireString(json, 'model');
+  if (!Array.isArray(json.messages)) throw missing('messages');
+  return { model, stream: optionalBoolean(json, 'stream') };
+}
+
+export const anthropicMessages: InboundSpec = {
+  format: 'anthropic',
+  op: 'chat',
+  read: readMessages,
+  streamErrorEvent: anthropicStreamError,
+  forwardHeaders: anthropicHeaders,
+};
+
+export const anthropicCountTokens: InboundSpec = {
+  format: 'anthropic',
+  op: 'count_tokens',
+  read: (json) => ({ model: readMessages(json).model, stream: false }),
+  streamErrorEvent: anthropicStreamError,
+  forwardHeaders: anthropicHeaders,
 };

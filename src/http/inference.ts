@@ -15,6 +15,11 @@ export function inference(deps: AppDeps, inbound: InboundSpec) {
     const route = resolveRoute(deps.config, c.get('key'), model);
     const totalMs = requestTotalMs(c.req.header(TIMEOUT_HEADER), route, deps.config.maxTimeoutMs);
     const requestId = c.get('requestId');
+    const clientHeaders: Record<string, string> = {};
+    for (const name of inbound.forwardHeaders) {
+      const value = c.req.header(name);
+      if (value !== undefined) clientHeaders[name] = value;
+    }
     let served = false;
     const { response, target, attempts } = await dispatch(
       route,
@@ -23,6 +28,7 @@ export function inference(deps: AppDeps, inbound: InboundSpec) {
         op: inbound.op,
         body: json,
         raw,
+        clientHeaders,
         stream,
         signal: c.req.raw.signal,
         timeoutMs: route.timeouts.firstByteMs,

@@ -89,6 +89,7 @@ function planFor(stream = false, signal?: AbortSignal) {
     op: 'chat',
     body,
     raw: JSON.stringify(body),
+    clientHeaders: {},
     stream,
     signal,
     timeoutMs: 60_000,

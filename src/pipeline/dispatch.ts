@@ -1,6 +1,12 @@
 import type { Route, RouteTarget } from '../config/compile';
 import type { Logger } from '../deps';
 import { GatewayError } from '../errors/gateway-error';
+import { anthropicToOpenAI } from '../providers/translators/anthropic-to-openai';
+import { openaiInbound, openaiUpstream } from '../providers/translators/openai-wire';
+import { openaiToAnthropic } from '../providers/translators/openai-to-anthropic';
+import { openaiToGemini } from '../providers/translators/openai-to-gemini';
+import { forwardAnthropic } from './forward-anthropic';
+import { forwardTranslated } from './forward-translated';
 import type { InboundFormat } from '../errors/render';
 import type { WireFormat } from '../providers/catalog';
 import { createMockOpenAI } from '../providers/mock/mock-openai';
@@ -30,9 +36,18 @@ export type UpstreamAdapter = (
   plan: ForwardPlan,
 ) => Promise<ForwardResult>;
 
-const adapters: Record<InboundFormat, Partial<Record<WireFormat, UpstreamAdapter>>> = {
-  openai: { openai: forwardOpenAI },
-  anthropic: {},
+/** Same format both sides: passthrough. Otherwise one inbound translator composed with one upstream translator, through the hub. */
+const adapters: Record<InboundFormat, Record<WireFormat, UpstreamAdapter>> = {
+  openai: {
+    openai: forwardOpenAI,
+    anthropic: forwardTranslated(openaiInbound, openaiToAnthropic),
+    gemini: forwardTranslated(openaiInbound, openaiToGemini),
+  },
+  anthropic: {
+    anthropic: forwardAnthropic,
+    openai: forwardTranslated(anthropicToOpenAI, openaiUpstream),
+    gemini: forwardTranslated(anthropicToOpenAI, openaiToGemini),
+  },
 };
 
 function adapterFor(inbound: InboundFormat, target: RouteTarget): UpstreamAdapter | undefined {

@@ -1,10 +1,11 @@
 import type { RouteTarget } from '../config/compile';
+import { GatewayError } from '../errors/gateway-error';
 import { sseHeaders } from '../sse/serialize';
 import { usageFromOpenAIBody } from '../usage/usage';
 import { isObject, type JsonObject } from '../util/json';
 import { openaiStream, type StreamEnd } from './openai-stream';
 import type { Transport } from './transport';
-import { upstreamHttpError } from './upstream-errors';
+import { upstreamHttpError, upstreamStreamError } from './upstream-errors';
 import type { ForwardPlan, ForwardResult } from './plan';
 
 const paths = { chat: '/chat/completions', embeddings: '/embeddings' } as const;
@@ -19,6 +20,9 @@ export async function forwardOpenAI(
   target: RouteTarget,
   plan: ForwardPlan,
 ): Promise<ForwardResult> {
+  if (plan.op === 'count_tokens') {
+    throw new GatewayError('invalid_request', 'OpenAI-format providers have no token counter.');
+  }
   let patched = plan.body.model !== target.model;
   const body: JsonObject = { ...plan.body, model: target.model };
   let dropUsageChunk = false;
@@ -31,7 +35,7 @@ export async function forwardOpenAI(
     }
   }
   const response = await transport({
-    url: target.provider.baseUrl + paths[plan.op],
+    url: target.provider.url(paths[plan.op], target.model),
     method: 'POST',
     headers: {
       ...target.provider.headers,
@@ -64,6 +68,7 @@ export async function forwardOpenAI(
     onUsage: plan.onUsage,
     onEnd: (end: StreamEnd) => plan.onEnd(end),
     errorEvent: (error) => plan.streamErrorEvent(error, target.provider.id),
+    upstreamError: (data) => upstreamStreamError(data, target.provider.id),
   });
   return { firstByteAt, response: new Response(stream, { status: 200, headers: sseHeaders }) };
 }

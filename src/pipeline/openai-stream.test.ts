@@ -112,6 +112,7 @@ function tap(dropUsageChunk: boolean) {
       run.errors.push(error);
       return ERROR_EVENT;
     },
+    upstreamError: (data: string) => ({ upstream: data }),
   };
   return { run, options };
 }
@@ -343,6 +344,19 @@ describe('openaiStream when the upstream fails', () => {
       expect(r.errors).toEqual([reset]);
     },
   );
+
+  it('passes an upstream error event on as sent and ends there, adding no error of its own', async () => {
+    const upstreamError = 'data: {"error":{"message":"overloaded","type":"server_error"}}\n\n';
+    const r = await run([roleEvent, upstreamError]);
+    expect(r.text).toBe(roleEvent + upstreamError);
+    expect(r.errors).toEqual([]);
+    expect(r.ends).toEqual([
+      {
+        outcome: 'error',
+        error: { upstream: '{"error":{"message":"overloaded","type":"server_error"}}' },
+      },
+    ]);
+  });
 
   it('ends with the error event when the very first read fails', async () => {
     const reset = new Error('socket reset');

@@ -1,20 +1,13 @@
-import { SseParser } from '../sse/parser';
-import { formatSseEvent } from '../sse/serialize';
 import { usageFromOpenAI, type TokenUsage } from '../usage/usage';
+import { passthroughStream, type StreamEnd } from './passthrough-stream';
+
+export { StreamCutError, type StreamEnd } from './passthrough-stream';
 
 /**
- * The reply stream of an OpenAI-format upstream to an OpenAI client. Bytes pass through as
- * they came; the tap only reads what accounting needs (the usage chunk, and `[DONE]` to tell a
- * finished stream from a cut one). Two adjustments, both at event boundaries:
- * - bytes are forwarded up to the last complete event, so that if the upstream breaks, the
- *   client gets a clean error event rather than half an event glued to one;
- * - when Vidai itself asked for `include_usage`, the usage-only chunk is removed.
+ * The reply stream of an OpenAI-format upstream to an OpenAI client: passthrough
+ * (passthrough-stream.ts) that reads the usage chunk and `[DONE]`, and removes the usage-only
+ * chunk when Vidai itself asked for `include_usage`.
  */
-export interface StreamEnd {
-  outcome: 'complete' | 'error' | 'cancelled';
-  error?: unknown;
-}
-
 export interface OpenAIStreamOptions {
   dropUsageChunk: boolean;
   onUsage(usage: TokenUsage): void;
@@ -22,137 +15,36 @@ export interface OpenAIStreamOptions {
   onEnd(end: StreamEnd): void;
   /** A failure (read error or cut) rendered as one SSE event the client's SDK will raise. */
   errorEvent(error: unknown): string;
-}
-
-export class StreamCutError extends Error {
-  constructor() {
-    super('upstream stream ended before it was complete');
-    this.name = 'StreamCutError';
-  }
+  /** The upstream's own error event (`data: {"error": …}`), for accounting; it is passed on as sent. */
+  upstreamError(data: string): unknown;
 }
 
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
-const LF = 10;
-const CR = 13;
-
-/** The offset just past the last blank line (LF LF or CR LF CR LF) in `bytes`, or 0. */
-function lastEventBoundary(bytes: Uint8Array): number {
-  for (let i = bytes.length - 1; i > 0; i--) {
-    if (bytes[i] !== LF) continue;
-    if (bytes[i - 1] === LF) return i + 1;
-    if (bytes[i - 1] === CR && i >= 3 && bytes[i - 2] === LF && bytes[i - 3] === CR) return i + 1;
-  }
-  return 0;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.byteLength === 0) return b;
-  const all = new Uint8Array(a.byteLength + b.byteLength);
-  all.set(a, 0);
-  all.set(b, a.byteLength);
-  return all;
-}
-
-async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-  try {
-    while (!(await reader.read()).done);
-  } catch {
-    // the reply is already complete; a late upstream failure changes nothing
-  }
-}
+const ERROR_EVENT = /^\s*\{\s*"error"\s*:/;
 
 export function openaiStream(
   source: ReadableStream<Uint8Array>,
   options: OpenAIStreamOptions,
 ): ReadableStream<Uint8Array> {
-  const reader = source.getReader();
-  const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
   const drop = options.dropUsageChunk;
-  let sawDone = false;
-  let ended = false;
-  let held: Uint8Array = new Uint8Array(0);
-  let reframed = '';
-
-  const end = (result: StreamEnd) => {
-    if (ended) return;
-    ended = true;
-    options.onEnd(result);
-  };
-
-  const parser = new SseParser((event) => {
-    if (event.data === '[DONE]') sawDone = true;
-    else if (USAGE_OBJECT.test(event.data)) {
+  return passthroughStream(source, {
+    reframe: drop,
+    onEnd: options.onEnd,
+    errorEvent: options.errorEvent,
+    inspect(event) {
+      if (event.data === '[DONE]') return 'done';
+      // An error the upstream reports mid-stream ends it: the client's SDK raises it as sent.
+      if (ERROR_EVENT.test(event.data)) return { error: options.upstreamError(event.data) };
+      if (!USAGE_OBJECT.test(event.data)) return undefined;
       try {
         const chunk = JSON.parse(event.data) as { usage?: unknown; choices?: unknown };
         const usage = usageFromOpenAI(chunk.usage);
         if (usage) options.onUsage(usage);
-        if (drop && Array.isArray(chunk.choices) && chunk.choices.length === 0) return;
+        if (drop && Array.isArray(chunk.choices) && chunk.choices.length === 0) return 'drop';
       } catch {
         // not JSON: pass it on untouched
       }
-    }
-    if (drop) reframed += formatSseEvent(event.data, event.event);
-  });
-
-  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: unknown) => {
-    controller.enqueue(encoder.encode(options.errorEvent(error)));
-    controller.close();
-    end({ outcome: 'error', error });
-  };
-
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      // Loop until something is sent or the stream ends, so a chunk that yields nothing
-      // (a partial event, a dropped usage chunk) does not stall the reader.
-      for (;;) {
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch (error) {
-          return fail(controller, error);
-        }
-        if (result.done) {
-          parser.push(decoder.decode());
-          if (!sawDone) return fail(controller, new StreamCutError());
-          const rest = drop ? encoder.encode(reframed) : held;
-          if (rest.byteLength > 0) controller.enqueue(rest);
-          controller.close();
-          return end({ outcome: 'complete' });
-        }
-        parser.push(decoder.decode(result.value, { stream: true }));
-        let sent = false;
-        if (drop) {
-          if (reframed.length > 0) {
-            controller.enqueue(encoder.encode(reframed));
-            reframed = '';
-            sent = true;
-          }
-        } else {
-          const bytes = concat(held, result.value);
-          const boundary = lastEventBoundary(bytes);
-          held = bytes.subarray(boundary);
-          if (boundary > 0) {
-            controller.enqueue(boundary === bytes.byteLength ? bytes : bytes.subarray(0, boundary));
-            sent = true;
-          }
-        }
-        if (sawDone) {
-          // [DONE] is the last event: finish the reply now, and read the upstream's end in the
-          // background so its connection goes back to the pool instead of being torn down.
-          // `held` can still hold [DONE] itself when the parser saw a blank line that
-          // lastEventBoundary does not (CR line ends, or a CRLF whose LF is in the next read).
-          if (!drop && held.byteLength > 0) controller.enqueue(held);
-          controller.close();
-          void drain(reader);
-          return end({ outcome: 'complete' });
-        }
-        if (sent) return;
-      }
-    },
-    cancel(reason) {
-      end({ outcome: 'cancelled' });
-      return reader.cancel(reason);
+      return undefined;
     },
   });
 }

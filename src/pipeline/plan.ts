@@ -3,7 +3,8 @@ import type { StreamEnd } from './openai-stream';
 import type { TokenUsage } from '../usage/usage';
 import type { JsonObject } from '../util/json';
 
-export type Operation = 'chat' | 'embeddings';
+/** `chat` is chat completions on OpenAI routes and messages on Anthropic routes. */
+export type Operation = 'chat' | 'embeddings' | 'count_tokens';
 
 /** One inbound call, as the pipeline carries it to an upstream. */
 export interface ForwardPlan {
@@ -14,6 +15,8 @@ export interface ForwardPlan {
   body: JsonObject;
   /** The body as received. */
   raw: string;
+  /** The caller's headers an upstream of the caller's own format must see (`anthropic-beta`). */
+  clientHeaders: Readonly<Record<string, string>>;
   stream: boolean;
   /** Aborts when the caller disconnects (and, as an attempt sees it, when the request's time is up). */
   signal: AbortSignal | undefined;

@@ -7,6 +7,7 @@ import {
   retryAfterSeconds,
   transportGatewayError,
   upstreamHttpError,
+  upstreamStreamError,
 } from './upstream-errors';
 
 /** An UpstreamResponse from a status, headers and a body (or a body read that fails). */
@@ -222,7 +223,7 @@ describe('upstreamHttpError', () => {
     expect(err.message).toBe('Provider "p" rejected the request');
   });
 
-  it.each([500, 502, 503, 529])('maps %i to upstream_error 502', async (status) => {
+  it.each([500, 502, 503])('maps %i to upstream_error 502', async (status) => {
     const err = await upstreamHttpError(
       upstream(status, openaiError('internal detail at 10.0.0.7')),
       'openai',
@@ -231,6 +232,38 @@ describe('upstreamHttpError', () => {
     expect(err.status).toBe(502);
     expect(err.upstreamStatus).toBe(status);
     expect(err.message).toBe(`Provider "openai" failed (HTTP ${status}).`);
+  });
+
+  it('maps 529 (Anthropic overloaded) to upstream_overloaded 503', async () => {
+    const body = JSON.stringify({
+      type: 'error',
+      error: { type: 'overloaded_error', message: 'Overloaded' },
+    });
+    const err = await upstreamHttpError(upstream(529, body), 'anthropic');
+    expect(err.code).toBe('upstream_overloaded');
+    expect(err.status).toBe(503);
+    expect(err.upstreamStatus).toBe(529);
+  });
+
+  it('maps stream error events by their type or code', () => {
+    const overloaded = upstreamStreamError(
+      '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+      'a',
+    );
+    expect(overloaded.code).toBe('upstream_overloaded');
+    const limited = upstreamStreamError(
+      '{"error":{"code":429,"message":"Resource exhausted","status":"RESOURCE_EXHAUSTED"}}',
+      'g',
+    );
+    expect(limited.code).toBe('upstream_rate_limited');
+    expect(limited.message).toContain('Resource exhausted');
+    const invalid = upstreamStreamError(
+      '{"type":"error","error":{"type":"invalid_request_error","message":"bad key sk-ant-api03-abcdefghijklmnop"}}',
+      'a',
+    );
+    expect(invalid.code).toBe('upstream_invalid_request');
+    expect(invalid.message).not.toContain('abcdefghijklmnop');
+    expect(upstreamStreamError('not json', 'x').code).toBe('upstream_error');
   });
 
   it('maps 408 to upstream_timeout 504', async () => {

@@ -55,10 +55,11 @@ async function readErrorText(res: UpstreamResponse): Promise<string> {
 
 /** Milliseconds to wait, from `retry-after-ms` or `retry-after` (seconds or an HTTP date). */
 export function retryAfterMs(res: Pick<UpstreamResponse, 'header'>): number | undefined {
-  const ms = Number(res.header('retry-after-ms'));
-  if (res.header('retry-after-ms') !== null && Number.isFinite(ms) && ms >= 0) return ms;
-  const value = res.header('retry-after');
-  if (value === null) return undefined;
+  const msHeader = res.header('retry-after-ms')?.trim();
+  const ms = Number(msHeader);
+  if (msHeader && Number.isFinite(ms) && ms >= 0) return ms;
+  const value = res.header('retry-after')?.trim();
+  if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
   const date = Date.parse(value);
@@ -75,14 +76,21 @@ export async function upstreamHttpError(
   res: UpstreamResponse,
   providerId: string,
 ): Promise<GatewayError> {
-  const status = res.status;
   const text = await readErrorText(res);
-  const detail = upstreamMessage(text);
+  return upstreamStatusError(res.status, upstreamMessage(text), providerId, retryAfterMs(res));
+}
+
+/** An upstream's error status (and its explanation, if any) as the GatewayError callers see. */
+function upstreamStatusError(
+  status: number,
+  detail: string | undefined,
+  providerId: string,
+  retryAfterMs?: number,
+): GatewayError {
   const said = detail === undefined ? '' : `: ${redactSecrets(detail)}`;
-  const waitMs = retryAfterMs(res);
-  const upstream = { upstreamStatus: status, retryAfterMs: waitMs };
+  const upstream = { upstreamStatus: status, retryAfterMs };
   if (status === 429) {
-    const retryAfter = waitMs === undefined ? undefined : Math.ceil(waitMs / 1000);
+    const retryAfter = retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000);
     return new GatewayError(
       'upstream_rate_limited',
       `Provider "${providerId}" is rate limiting requests${said}`,
@@ -102,6 +110,14 @@ export async function upstreamHttpError(
   if (status === 408) {
     return new GatewayError('upstream_timeout', `Provider "${providerId}" timed out.`, upstream);
   }
+  if (status === 529) {
+    // Anthropic's "overloaded" (https://docs.anthropic.com/en/api/errors).
+    return new GatewayError(
+      'upstream_overloaded',
+      `Provider "${providerId}" is overloaded.`,
+      upstream,
+    );
+  }
   if (status >= 400 && status < 500) {
     return new GatewayError(
       'upstream_invalid_request',
@@ -117,6 +133,45 @@ export async function upstreamHttpError(
     `Provider "${providerId}" failed (HTTP ${status}).`,
     upstream,
   );
+}
+
+/** A 2xx reply that is not what the provider's format says it should be. */
+export function unreadableReply(providerId: string): GatewayError {
+  return new GatewayError(
+    'upstream_error',
+    `Provider "${providerId}" sent a reply Vidai could not read.`,
+  );
+}
+
+/** Anthropic's error types and the HTTP statuses they go with. */
+const anthropicErrorStatus: Record<string, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+};
+
+/**
+ * An error reported inside a stream that had begun: Anthropic's `error` event
+ * (`{"type":"error","error":{"type","message"}}`), or an `{"error":{…}}` object from Gemini
+ * (numeric `code`) or an OpenAI-compatible server.
+ */
+export function upstreamStreamError(data: string, providerId: string): GatewayError {
+  let status = 500;
+  try {
+    const body: unknown = JSON.parse(data);
+    const error = isObject(body) && isObject(body.error) ? body.error : {};
+    if (typeof error.code === 'number') status = error.code;
+    else if (typeof error.type === 'string') status = anthropicErrorStatus[error.type] ?? 500;
+  } catch {
+    // not JSON: an upstream failure all the same
+  }
+  return upstreamStatusError(status, upstreamMessage(data), providerId);
 }
 
 export function transportGatewayError(err: TransportError, providerId: string): GatewayError {

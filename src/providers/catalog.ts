@@ -3,9 +3,17 @@
  * default base URL and how the credential travels. Code exists once per wire format; a new
  * OpenAI-compatible provider is a new row, never a new branch.
  */
-export type WireFormat = 'openai';
+export type WireFormat = 'openai' | 'anthropic' | 'gemini';
 
+/** How the credential travels: `Authorization: Bearer`, a named header (x-api-key, x-goog-api-key, api-key), or not at all. */
 export type AuthStyle = { type: 'bearer' } | { type: 'header'; name: string } | { type: 'none' };
+
+/**
+ * Where an operation's URL comes from. `base`: base URL + operation path (OpenAI style).
+ * `azure-deployment`: `{base}/openai/deployments/{model}{path}?api-version=…`, the model
+ * being the deployment name. Anthropic and Gemini URLs are built by their translators.
+ */
+export type EndpointStyle = { type: 'base' } | { type: 'azure-deployment'; apiVersion: string };
 
 export interface CatalogRow {
   format: WireFormat;
@@ -23,6 +31,17 @@ export interface CatalogRow {
   streamUsage: 'stream_options' | 'always';
   /** Built into the gateway, served in-process (the demo model). */
   builtin?: 'mock-openai';
+  /** Headers sent on every request to this kind of provider (e.g. `anthropic-version`). */
+  headers?: Readonly<Record<string, string>>;
+  endpoint?: EndpointStyle;
+  /**
+   * The field a translated request carries its output limit in, for OpenAI-format rows:
+   * OpenAI's own API wants `max_completion_tokens` (reasoning models refuse `max_tokens`);
+   * most compatible servers know only `max_tokens`.
+   */
+  maxTokensField?: 'max_tokens' | 'max_completion_tokens';
+  /** Anthropic requires `max_tokens`: used when the caller sent no limit. */
+  defaultMaxTokens?: number;
 }
 
 const openaiCompatible = {
@@ -41,7 +60,40 @@ export const catalog = {
     credential: 'optional',
     builtin: 'mock-openai',
   },
-  openai: { ...openaiCompatible, label: 'OpenAI', baseUrl: 'https://api.openai.com/v1' },
+  openai: {
+    ...openaiCompatible,
+    label: 'OpenAI',
+    baseUrl: 'https://api.openai.com/v1',
+    maxTokensField: 'max_completion_tokens',
+  },
+  // https://learn.microsoft.com/azure/ai-foundry/openai/reference
+  azure: {
+    ...openaiCompatible,
+    label: 'Azure OpenAI (base_url https://<resource>.openai.azure.com; model = deployment name)',
+    auth: { type: 'header', name: 'api-key' },
+    endpoint: { type: 'azure-deployment', apiVersion: '2024-10-21' },
+    maxTokensField: 'max_completion_tokens',
+  },
+  // https://docs.anthropic.com/en/api/messages
+  anthropic: {
+    format: 'anthropic',
+    label: 'Anthropic',
+    baseUrl: 'https://api.anthropic.com/v1',
+    auth: { type: 'header', name: 'x-api-key' },
+    headers: { 'anthropic-version': '2023-06-01' },
+    credential: 'required',
+    streamUsage: 'always',
+    defaultMaxTokens: 4096,
+  },
+  // https://ai.google.dev/api/generate-content
+  gemini: {
+    format: 'gemini',
+    label: 'Google Gemini (Generative Language API, API key)',
+    baseUrl: 'https://generativelanguage.googleapis.com/v1beta',
+    auth: { type: 'header', name: 'x-goog-api-key' },
+    credential: 'required',
+    streamUsage: 'always',
+  },
   'openai-compatible': {
     ...openaiCompatible,
     label: 'Any OpenAI-compatible server (base_url required)',

@@ -14,8 +14,11 @@ export interface RecordedRequest {
 }
 
 export type Fault =
-  /** Answer with this status, headers and body. */
-  | { status: number; headers?: Record<string, string>; body?: string }
+  /**
+   * Answer with this status, headers and body; a body given as parts is written part by part,
+   * `gapMs` apart (so a client sees the first parts before the rest exists).
+   */
+  | { status: number; headers?: Record<string, string>; body?: string | string[]; gapMs?: number }
   /** Accept the request and never answer (until the server closes). */
   | { hang: true }
   /** Wait, then answer normally. */
@@ -103,7 +106,15 @@ export async function startUpstream(
       if ('stallAfterBytes' in fault)
         return answer({ bytes: fault.stallAfterBytes, then: 'stall' });
       res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
-      res.end(fault.body ?? '');
+      if (!Array.isArray(fault.body)) return void res.end(fault.body ?? '');
+      const parts = [...fault.body];
+      const writeNext = () => {
+        const part = parts.shift();
+        if (part === undefined) return void res.end();
+        res.write(part);
+        setTimeout(writeNext, fault.gapMs ?? 50);
+      };
+      writeNext();
     });
   });
   server.on('connection', (socket) => {

@@ -1,5 +1,6 @@
 import { formatSseEvent, sseHeaders } from '../../sse/serialize';
-import { countTokens, splitTokens } from './tokens';
+import { eventStream, isObject, MOCK_REPLY, planReply, randomId, type MockPlan } from './script';
+import { countTokens } from './tokens';
 
 /**
  * A small OpenAI-compatible server as a Web handler: chat completions (JSON and SSE, tool
@@ -15,15 +16,9 @@ export interface MockOptions {
   reply?: string;
 }
 
-export const MOCK_REPLY =
-  'This is the Vidai demo model: a built-in mock that answers every request with this same text, ' +
-  'so the gateway can be tried without a provider key. Set a provider key to reach a real model.';
+export { MOCK_REPLY } from './script';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function errorResponse(status: number, message: string, param: string | null, code: string | null) {
   const type =
@@ -33,10 +28,6 @@ function errorResponse(status: number, message: string, param: string | null, co
         ? 'server_error'
         : 'invalid_request_error';
   return Response.json({ error: { message, type, param, code } }, { status });
-}
-
-function randomId(prefix: string): string {
-  return `${prefix}${crypto.randomUUID().replaceAll('-', '').slice(0, 24)}`;
 }
 
 function contentText(content: unknown): string {
@@ -67,55 +58,27 @@ interface ToolCall {
   function: { name: string; arguments: string };
 }
 
-/** Example arguments for a JSON schema: the required properties with placeholder values. */
-function exampleArguments(parameters: unknown): Json {
-  const args: Json = {};
-  if (!isObject(parameters) || !isObject(parameters.properties)) return args;
-  const required = Array.isArray(parameters.required) ? parameters.required : [];
-  for (const [name, schema] of Object.entries(parameters.properties)) {
-    if (!required.includes(name)) continue;
-    const type = isObject(schema) ? schema.type : undefined;
-    const enumValues = isObject(schema) && Array.isArray(schema.enum) ? schema.enum : undefined;
-    args[name] =
-      enumValues?.[0] ??
-      (type === 'number' || type === 'integer'
-        ? 1
-        : type === 'boolean'
-          ? true
-          : type === 'array'
-            ? []
-            : type === 'object'
-              ? {}
-              : 'example');
-  }
-  return args;
-}
-
-/** The mock calls a tool when tools are offered, tool_choice allows it and no tool result is pending. */
-function plannedToolCalls(body: Json, messages: unknown[]): ToolCall[] {
-  const tools = Array.isArray(body.tools) ? body.tools.filter(isObject) : [];
-  const last = messages[messages.length - 1];
-  if (tools.length === 0 || body.tool_choice === 'none') return [];
-  if (isObject(last) && last.role === 'tool') return [];
-  let chosen = tools;
-  const choice = body.tool_choice;
-  if (isObject(choice) && isObject(choice.function)) {
-    chosen = tools.filter(
-      (t) => isObject(t.function) && t.function.name === (choice.function as Json).name,
-    );
-  } else if (body.parallel_tool_calls === false || choice !== 'required') {
-    chosen = tools.slice(0, 1);
-  }
-  return chosen.map((tool) => {
+/** The mock's plan for this request, read from OpenAI's tool fields. */
+function plan(body: Json, messages: unknown[], options: MockOptions): MockPlan {
+  const tools = (Array.isArray(body.tools) ? body.tools.filter(isObject) : []).map((tool) => {
     const fn = isObject(tool.function) ? tool.function : {};
-    return {
-      id: randomId('call_'),
-      type: 'function',
-      function: {
-        name: typeof fn.name === 'string' ? fn.name : 'tool',
-        arguments: JSON.stringify(exampleArguments(fn.parameters)),
-      },
-    };
+    return { name: typeof fn.name === 'string' ? fn.name : 'tool', parameters: fn.parameters };
+  });
+  const choice = body.tool_choice;
+  const last = messages[messages.length - 1];
+  const limit = [body.max_completion_tokens, body.max_tokens].find((v) => typeof v === 'number');
+  return planReply({
+    tools,
+    choice:
+      isObject(choice) && isObject(choice.function) && typeof choice.function.name === 'string'
+        ? { name: choice.function.name }
+        : choice === 'none' || choice === 'required' || choice === 'auto'
+          ? choice
+          : undefined,
+    parallel: body.parallel_tool_calls !== false,
+    answeringToolResult: isObject(last) && last.role === 'tool',
+    maxTokens: typeof limit === 'number' ? limit : undefined,
+    reply: options.reply ?? MOCK_REPLY,
   });
 }
 
@@ -147,30 +110,21 @@ function usageObject(prompt: number, completion: number): Json {
 
 function complete(body: Json, messages: unknown[], options: MockOptions): Completion {
   const tools = Array.isArray(body.tools) ? body.tools : [];
-  const toolCalls = plannedToolCalls(body, messages);
-  const limit = [body.max_completion_tokens, body.max_tokens].find((v) => typeof v === 'number');
-  let pieces = toolCalls.length > 0 ? [] : splitTokens(options.reply ?? MOCK_REPLY);
-  let finishReason: Completion['finishReason'] = toolCalls.length > 0 ? 'tool_calls' : 'stop';
-  if (typeof limit === 'number' && pieces.length > limit) {
-    pieces = pieces.slice(0, limit);
-    finishReason = 'length';
-  }
-  const completionTokens =
-    toolCalls.length > 0
-      ? toolCalls.reduce(
-          (n, call) => n + countTokens(call.function.name + call.function.arguments),
-          0,
-        )
-      : pieces.length;
+  const planned = plan(body, messages, options);
+  const toolCalls: ToolCall[] = planned.toolCalls.map((call) => ({
+    id: randomId('call_'),
+    type: 'function',
+    function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+  }));
   return {
     id: randomId('chatcmpl-'),
     created: Math.floor(Date.now() / 1000),
     model: typeof body.model === 'string' ? body.model : 'demo',
-    text: toolCalls.length > 0 ? null : pieces.join(''),
-    pieces,
+    text: toolCalls.length > 0 ? null : planned.pieces.join(''),
+    pieces: planned.pieces,
     toolCalls,
-    finishReason,
-    usage: usageObject(promptTokens(messages, tools), completionTokens),
+    finishReason: planned.finish,
+    usage: usageObject(promptTokens(messages, tools), planned.outputTokens),
   };
 }
 
@@ -238,7 +192,6 @@ function streamDeltas(c: Completion): Array<{ delta: Json; finish: string | null
 }
 
 function streamResponse(c: Completion, includeUsage: boolean, delayMs: number): Response {
-  const encoder = new TextEncoder();
   const base = {
     id: c.id,
     object: 'chat.completion.chunk',
@@ -256,15 +209,10 @@ function streamResponse(c: Completion, includeUsage: boolean, delayMs: number): 
   );
   if (includeUsage) events.push(JSON.stringify({ ...base, choices: [], usage: c.usage }));
   events.push('[DONE]');
-  let i = 0;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (i > 0 && delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-      const event = events[i++];
-      if (event === undefined) return controller.close();
-      controller.enqueue(encoder.encode(formatSseEvent(event)));
-    },
-  });
+  const body = eventStream(
+    events.map((event) => formatSseEvent(event)),
+    delayMs,
+  );
   return new Response(body, { headers: { ...sseHeaders, 'x-request-id': randomId('req_') } });
 }
 

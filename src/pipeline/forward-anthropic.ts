@@ -1,0 +1,75 @@
+import type { RouteTarget } from '../config/compile';
+import { anthropicUsage } from '../providers/translators/openai-to-anthropic';
+import { sseHeaders } from '../sse/serialize';
+import { usageFromOpenAI } from '../usage/usage';
+import { isObject, type JsonObject } from '../util/json';
+import { passthroughStream } from './passthrough-stream';
+import type { ForwardPlan, ForwardResult } from './plan';
+import type { Transport } from './transport';
+import { upstreamStreamError } from './upstream-errors';
+import { send } from './forward-translated';
+
+const paths = { chat: '/messages', count_tokens: '/messages/count_tokens' } as const;
+
+/** Reads Anthropic's usage from a message or an event (`message_start`, `message_delta`). */
+function readUsage(into: JsonObject, value: unknown): void {
+  if (isObject(value) && isObject(value.usage)) Object.assign(into, value.usage);
+}
+
+/**
+ * Anthropic client → Anthropic upstream: passthrough, like forward-openai.ts. The body goes
+ * as received (re-serialised with every unknown field kept only when the model name changes);
+ * the caller's `anthropic-version` and `anthropic-beta` go with it; the reply's bytes come back
+ * as sent, pings and all. The tap reads usage from `message_start` / `message_delta`, and
+ * `message_stop` (or an `error` event, passed on as it came) to know the stream ended.
+ */
+export async function forwardAnthropic(
+  transport: Transport,
+  target: RouteTarget,
+  plan: ForwardPlan,
+): Promise<ForwardResult> {
+  if (plan.op === 'embeddings') throw new Error('no embeddings route speaks Anthropic');
+  const patched = plan.body.model !== target.model;
+  const body = patched ? JSON.stringify({ ...plan.body, model: target.model }) : plan.raw;
+  const call = { url: target.provider.baseUrl + paths[plan.op], headers: plan.clientHeaders, body };
+  const response = await send(transport, target, plan, call, plan.stream);
+  const firstByteAt = Date.now();
+  const headers = { 'content-type': response.header('content-type') ?? 'application/json' };
+  const usage: JsonObject = {};
+  if (!plan.stream || plan.op === 'count_tokens') {
+    const bytes = await response.bytes();
+    if (plan.op === 'chat') {
+      try {
+        readUsage(usage, JSON.parse(new TextDecoder().decode(bytes)));
+        plan.onUsage(usageFromOpenAI(anthropicUsage(usage)));
+      } catch {
+        plan.onUsage(undefined);
+      }
+    }
+    plan.onEnd({ outcome: 'complete' });
+    return { firstByteAt, response: new Response(bytes, { status: response.status, headers }) };
+  }
+  const stream = passthroughStream(response.stream(), {
+    reframe: false,
+    inspect(event) {
+      if (event.event === 'message_stop') return 'done';
+      if (event.event === 'error')
+        return { error: upstreamStreamError(event.data, target.provider.id) };
+      if (event.event === 'message_start' || event.event === 'message_delta') {
+        try {
+          const data: unknown = JSON.parse(event.data);
+          readUsage(usage, isObject(data) && event.event === 'message_start' ? data.message : data);
+        } catch {
+          // not JSON: passed on untouched
+        }
+      }
+      return undefined;
+    },
+    onEnd(end) {
+      plan.onUsage(usageFromOpenAI(anthropicUsage(usage)));
+      plan.onEnd(end);
+    },
+    errorEvent: (error) => plan.streamErrorEvent(error, target.provider.id),
+  });
+  return { firstByteAt, response: new Response(stream, { status: 200, headers: sseHeaders }) };
+}

@@ -1,0 +1,158 @@
+import { SseParser, type SseEvent } from '../sse/parser';
+import { formatSseEvent } from '../sse/serialize';
+
+/**
+ * A reply stream piped from upstream to a client that speaks the same wire format. Bytes pass
+ * through as they came; a per-format `inspect` reads only what accounting needs (usage, and the
+ * event that marks a finished stream, to tell it from a cut one). Two adjustments, both at
+ * event boundaries:
+ * - bytes are forwarded up to the last complete event, so that if the upstream breaks, the
+ *   client gets a clean error event rather than half an event glued to one;
+ * - with `reframe`, events `inspect` marks `drop` are removed (the rest is re-framed).
+ */
+export interface StreamEnd {
+  outcome: 'complete' | 'error' | 'cancelled';
+  error?: unknown;
+}
+
+export class StreamCutError extends Error {
+  constructor() {
+    super('upstream stream ended before it was complete');
+    this.name = 'StreamCutError';
+  }
+}
+
+/**
+ * What one event means: `done` — the stream is complete; `error` — the upstream reported an
+ * error in the stream, in the client's own format, so it is passed on and ends the stream;
+ * `drop` — leave it out of the reply (only with `reframe`).
+ */
+export type EventVerdict = 'done' | 'drop' | { error: unknown } | undefined;
+
+export interface PassthroughOptions {
+  inspect(event: SseEvent): EventVerdict;
+  /** Re-frame events instead of piping bytes, so `drop` can remove some. */
+  reframe: boolean;
+  /** Called once, however the stream ends. */
+  onEnd(end: StreamEnd): void;
+  /** A failure (read error or cut) rendered as one SSE event the client's SDK will raise. */
+  errorEvent(error: unknown): string;
+}
+
+const LF = 10;
+const CR = 13;
+
+/** The offset just past the last blank line (LF LF or CR LF CR LF) in `bytes`, or 0. */
+function lastEventBoundary(bytes: Uint8Array): number {
+  for (let i = bytes.length - 1; i > 0; i--) {
+    if (bytes[i] !== LF) continue;
+    if (bytes[i - 1] === LF) return i + 1;
+    if (bytes[i - 1] === CR && i >= 3 && bytes[i - 2] === LF && bytes[i - 3] === CR) return i + 1;
+  }
+  return 0;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.byteLength === 0) return b;
+  const all = new Uint8Array(a.byteLength + b.byteLength);
+  all.set(a, 0);
+  all.set(b, a.byteLength);
+  return all;
+}
+
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // the reply is already complete; a late upstream failure changes nothing
+  }
+}
+
+export function passthroughStream(
+  source: ReadableStream<Uint8Array>,
+  options: PassthroughOptions,
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  const reframe = options.reframe;
+  let last: 'done' | { error: unknown } | undefined;
+  let ended = false;
+  let held: Uint8Array = new Uint8Array(0);
+  let reframed = '';
+
+  const end = (result: StreamEnd) => {
+    if (ended) return;
+    ended = true;
+    options.onEnd(result);
+  };
+
+  const parser = new SseParser((event) => {
+    if (last !== undefined) return;
+    const verdict = options.inspect(event);
+    if (verdict === 'done' || typeof verdict === 'object') last = verdict;
+    if (verdict === 'drop' && reframe) return;
+    if (reframe) reframed += formatSseEvent(event.data, event.event);
+  });
+
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: unknown) => {
+    controller.enqueue(encoder.encode(options.errorEvent(error)));
+    controller.close();
+    end({ outcome: 'error', error });
+  };
+
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      // Loop until something is sent or the stream ends, so a chunk that yields nothing
+      // (a partial event, a dropped event) does not stall the reader.
+      for (;;) {
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch (error) {
+          return fail(controller, error);
+        }
+        if (result.done) {
+          parser.push(decoder.decode());
+          if (last === undefined) return fail(controller, new StreamCutError());
+          const rest = reframe ? encoder.encode(reframed) : held;
+          if (rest.byteLength > 0) controller.enqueue(rest);
+          controller.close();
+          return end(last === 'done' ? { outcome: 'complete' } : { outcome: 'error', ...last });
+        }
+        parser.push(decoder.decode(result.value, { stream: true }));
+        let sent = false;
+        if (reframe) {
+          if (reframed.length > 0) {
+            controller.enqueue(encoder.encode(reframed));
+            reframed = '';
+            sent = true;
+          }
+        } else {
+          const bytes = concat(held, result.value);
+          const boundary = lastEventBoundary(bytes);
+          held = bytes.subarray(boundary);
+          if (boundary > 0) {
+            controller.enqueue(boundary === bytes.byteLength ? bytes : bytes.subarray(0, boundary));
+            sent = true;
+          }
+        }
+        if (last !== undefined) {
+          // The last event is in: finish the reply now, and read the upstream's end in the
+          // background so its connection goes back to the pool instead of being torn down.
+          // `held` can still hold that event itself when the parser saw a blank line that
+          // lastEventBoundary does not (CR line ends, or a CRLF whose LF is in the next read).
+          if (!reframe && held.byteLength > 0) controller.enqueue(held);
+          controller.close();
+          void drain(reader);
+          return end(last === 'done' ? { outcome: 'complete' } : { outcome: 'error', ...last });
+        }
+        if (sent) return;
+      }
+    },
+    cancel(reason) {
+      end({ outcome: 'cancelled' });
+      return reader.cancel(reason);
+    },
+  });
+}

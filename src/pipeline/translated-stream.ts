@@ -1,0 +1,97 @@
+import type { ChatChunk, ChatUsage } from '../providers/translators/hub';
+import type { StreamDecoder, StreamEncoder } from '../providers/translators/translator';
+import { SseParser } from '../sse/parser';
+import { usageFromOpenAI, type TokenUsage } from '../usage/usage';
+import type { StreamEnd } from './passthrough-stream';
+
+/**
+ * A reply stream translated from one wire format to another, one upstream event at a time:
+ * upstream SSE → events (the one parser) → hub chunks (decoder) → the client's SSE (encoder).
+ * Nothing is buffered beyond the event being parsed. A read failure, a cut, or an error event
+ * from the upstream ends the reply with the client's own error event, never a clean finish.
+ */
+export interface TranslatedStreamOptions {
+  onUsage(usage: TokenUsage | undefined): void;
+  /** Called once, however the stream ends. */
+  onEnd(end: StreamEnd): void;
+  errorEvent(error: unknown): string;
+}
+
+export function translatedStream(
+  source: ReadableStream<Uint8Array>,
+  decoder: StreamDecoder,
+  encoder: StreamEncoder,
+  options: TranslatedStreamOptions,
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  const text = new TextDecoder();
+  const bytes = new TextEncoder();
+  let out = '';
+  let failure: { error: unknown } | undefined;
+  let usage: ChatUsage | undefined;
+  let ended = false;
+
+  const emit = (chunk: ChatChunk) => {
+    if (chunk.usage) usage = chunk.usage;
+    out += encoder.push(chunk);
+  };
+  const parser = new SseParser((event) => {
+    if (failure !== undefined) return;
+    try {
+      decoder.push(event, emit);
+    } catch (error) {
+      failure = { error };
+    }
+  });
+
+  const end = (result: StreamEnd) => {
+    if (ended) return;
+    ended = true;
+    options.onUsage(usage === undefined ? undefined : usageFromOpenAI(usage));
+    options.onEnd(result);
+  };
+  const flush = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    if (out.length === 0) return false;
+    controller.enqueue(bytes.encode(out));
+    out = '';
+    return true;
+  };
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: unknown) => {
+    flush(controller);
+    controller.enqueue(bytes.encode(options.errorEvent(error)));
+    controller.close();
+    void reader.cancel().catch(() => {});
+    end({ outcome: 'error', error });
+  };
+
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch (error) {
+          return fail(controller, error);
+        }
+        parser.push(result.done ? text.decode() : text.decode(result.value, { stream: true }));
+        if (failure !== undefined) return fail(controller, failure.error);
+        if (result.done) {
+          try {
+            decoder.end(emit);
+          } catch (error) {
+            return fail(controller, error);
+          }
+          out += encoder.end();
+          flush(controller);
+          controller.close();
+          return end({ outcome: 'complete' });
+        }
+        if (flush(controller)) return;
+      }
+    },
+    cancel(reason) {
+      end({ outcome: 'cancelled' });
+      return reader.cancel(reason);
+    },
+  });
+}
