@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
-import { EXIT_CANNOT_START, runPrimary, type WorkerMessage } from './primary';
+import type { PrimaryMessage, WorkerMessage } from './messages';
+import { EXIT_CANNOT_START, runPrimary } from './primary';
 import { readSettings } from './settings';
 import { startGateway } from './worker';
 
@@ -22,8 +23,9 @@ if (cluster.isPrimary) {
   });
   process.send?.({ type: 'listening', port: gateway.port } satisfies WorkerMessage);
   const drain = () => void gateway.drain().then(() => process.exit(0));
-  process.on('message', (message: WorkerMessage) => {
+  process.on('message', (message: PrimaryMessage) => {
     if (message.type === 'shutdown') drain();
+    else gateway.receive(message);
   });
   // A terminal's Ctrl-C reaches the whole process group; the primary coordinates, workers drain.
   process.on('SIGINT', drain);

@@ -1,4 +1,5 @@
 import { catalog, type CatalogRow, type ProviderKind } from '../providers/catalog';
+import { maxPrice, tablePrice, type Price } from '../usage/cost';
 import type { GatewayConfigFile } from './schema';
 
 /**
@@ -21,12 +22,16 @@ export interface RouteTarget {
   provider: ProviderRuntime;
   /** The model name sent upstream. */
   model: string;
+  /** From the config, else the price table; undefined: not priced (costs nothing). */
+  price: Price | undefined;
 }
 
 export interface Route {
   /** The public model name. */
   name: string;
   targets: readonly RouteTarget[];
+  /** The dearest price of its targets: what budgets reserve before the call. */
+  estimatePrice: Price | undefined;
 }
 
 export interface GatewayConfig {
@@ -34,6 +39,8 @@ export interface GatewayConfig {
   providers: ReadonlyMap<string, ProviderRuntime>;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
+  /** Output tokens reserved for requests that set no max_tokens. */
+  defaultMaxTokens: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -65,9 +72,20 @@ export function compileConfig(file: GatewayConfigFile, env: Env): GatewayConfig 
     // parseConfig has checked that every model names a declared provider.
     if (!provider)
       throw new Error(`model ${model.name}: provider ${model.provider} is not declared`);
+    const upstreamModel = model.model ?? model.name;
+    const price: Price | undefined = model.price
+      ? {
+          input: model.price.input,
+          output: model.price.output,
+          cachedInput: model.price.cached_input ?? model.price.input,
+          cacheWrite: model.price.cache_write ?? model.price.input,
+        }
+      : tablePrice(upstreamModel);
+    const targets = [{ provider, model: upstreamModel, price }];
     routes.set(model.name, {
       name: model.name,
-      targets: [{ provider, model: model.model ?? model.name }],
+      targets,
+      estimatePrice: maxPrice(targets.map((target) => target.price)),
     });
   }
   return {
@@ -75,6 +93,7 @@ export function compileConfig(file: GatewayConfigFile, env: Env): GatewayConfig 
     providers,
     maxBodyBytes: file.server.max_body_bytes,
     upstreamTimeoutMs: file.server.upstream_timeout_ms,
+    defaultMaxTokens: file.accounting.default_max_tokens,
   };
 }
 

@@ -21,12 +21,29 @@ const providerSchema = z.strictObject({
     .optional(),
 });
 
+const usdPerMillion = z.number().nonnegative().max(1_000_000);
+
+/** USD per million tokens; cached input and cache writes default to the input price. */
+const priceSchema = z.strictObject({
+  input: usdPerMillion,
+  output: usdPerMillion,
+  cached_input: usdPerMillion.optional(),
+  cache_write: usdPerMillion.optional(),
+});
+
 const modelSchema = z.strictObject({
   /** The public name callers send as `model`. */
   name: z.string().min(1).max(200),
   provider: id,
   /** The model name the provider knows; defaults to the public name. */
   model: z.string().min(1).max(200).optional(),
+  /** Overrides the built-in price table for this model (src/usage/price-table.ts). */
+  price: priceSchema.optional(),
+});
+
+const accountingSchema = z.strictObject({
+  /** Output tokens reserved for a request that sets no max_tokens (reconciled afterwards). */
+  default_max_tokens: z.number().int().positive().max(10_000_000).default(4096),
 });
 
 const serverSchema = z.strictObject({
@@ -45,6 +62,7 @@ export const configSchema = z
       max_body_bytes: 20 * 1024 * 1024,
       upstream_timeout_ms: 600_000,
     }),
+    accounting: accountingSchema.default({ default_max_tokens: 4096 }),
     providers: z.array(providerSchema).min(1),
     models: z.array(modelSchema).min(1),
   })

@@ -8,7 +8,10 @@ export type NewKeyRow = typeof virtualKeys.$inferInsert;
 export type KeyInfo = Omit<KeyRow, 'keyHash'>;
 /** What an admin may change on a live key. */
 export type KeyPatch = Partial<
-  Pick<KeyRow, 'name' | 'models' | 'expiresAt' | 'teamId' | 'rpm' | 'tpm' | 'budgetUsd' | 'budgetPeriod'>
+  Pick<
+    KeyRow,
+    'name' | 'models' | 'expiresAt' | 'teamId' | 'rpm' | 'tpm' | 'budgetUsd' | 'budgetPeriod'
+  >
 >;
 
 const infoColumns = {

@@ -1,43 +1,100 @@
 import type { Context } from 'hono';
 import type { GatewayDeps, GatewayEnv } from '../deps';
+import { toGatewayError } from '../errors/gateway-error';
 import { dispatch } from '../pipeline/dispatch';
+import type { UsageSink } from '../usage/record';
+import { estimateTokens } from '../usage/estimate';
 import { readJsonBody } from './body';
+import { CallAccount } from './call-account';
 import type { InboundSpec } from './inbound';
 import { resolveRoute } from './resolve-route';
 
-/** Serves one model call for any inbound API: read, authorize the model, dispatch, label the reply. */
+/**
+ * A streamed reply whose record has not yet left this process (the sink is backed up) waits for
+ * it before its last bytes go out: a client never holds a whole answer whose record a crash of
+ * this process could still lose.
+ */
+function holdEndForRecord(
+  body: ReadableStream<Uint8Array>,
+  account: CallAccount,
+  usage: UsageSink,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        if (account.finished) await usage.settled();
+        controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * Serves one model call for any inbound API: read, authorize the model, admit against the key's
+ * limits, dispatch, account for it, label the reply. Every response of a limited key carries
+ * OpenAI's x-ratelimit-* headers.
+ */
 export function inference(deps: GatewayDeps, inbound: InboundSpec) {
   return async (c: Context<GatewayEnv>): Promise<Response> => {
     c.set('inbound', inbound.format);
-    const { raw, json } = await readJsonBody(c, deps.config.maxBodyBytes);
-    const { model, stream } = inbound.read(json);
-    const route = resolveRoute(deps.config, c.get('key'), model);
-    const requestId = c.get('requestId');
-    const { response, target } = await dispatch(
-      route,
-      {
-        inbound: inbound.format,
-        op: inbound.op,
-        body: json,
-        raw,
-        stream,
-        signal: c.req.raw.signal,
-        timeoutMs: deps.config.upstreamTimeoutMs,
-        onUsage: () => {},
-        onEnd: (end) => {
-          if (end.outcome === 'error') {
-            deps.log.warn('stream_failed', {
-              request_id: requestId,
-              error: end.error instanceof Error ? end.error.name : 'unknown',
-            });
-          }
+    const key = c.get('key');
+    const account = new CallAccount(deps, key, c.get('requestId'));
+    try {
+      const { raw, json } = await readJsonBody(c, deps.config.maxBodyBytes);
+      const { model, stream } = inbound.read(json);
+      account.model = model;
+      account.streamed = stream;
+      const route = resolveRoute(deps.config, key, model);
+      const tokens = estimateTokens(inbound.op, json, raw, deps.config.defaultMaxTokens);
+      const price = route.estimatePrice;
+      const estimate = {
+        tokens: tokens.input + tokens.output,
+        cost:
+          price === undefined
+            ? 0
+            : (tokens.input * price.input + tokens.output * price.output) / 1_000_000,
+      };
+      const admitting = deps.limiter.admit(key, estimate);
+      account.admitted(admitting instanceof Promise ? await admitting : admitting, estimate);
+      const { response, target, firstByteAt } = await dispatch(
+        route,
+        {
+          inbound: inbound.format,
+          op: inbound.op,
+          body: json,
+          raw,
+          stream,
+          signal: c.req.raw.signal,
+          timeoutMs: deps.config.upstreamTimeoutMs,
+          onUsage: account.onUsage,
+          onEnd: account.onEnd,
+          streamErrorEvent: inbound.streamErrorEvent,
         },
-        streamErrorEvent: inbound.streamErrorEvent,
-      },
-      deps.transport,
-    );
-    response.headers.set('x-vidai-provider', target.provider.id);
-    response.headers.set('x-vidai-model', target.model);
-    return response;
+        deps.transport,
+      );
+      account.served(target, firstByteAt);
+      let reply = response;
+      if (stream && response.body !== null) {
+        reply = new Response(holdEndForRecord(response.body, account, deps.usage), response);
+      } else if (account.finished) {
+        await deps.usage.settled();
+      }
+      reply.headers.set('x-vidai-provider', target.provider.id);
+      reply.headers.set('x-vidai-model', target.model);
+      const limits = deps.limiter.headers(key);
+      if (limits !== undefined) for (const name in limits) reply.headers.set(name, limits[name]!);
+      return reply;
+    } catch (err) {
+      const error = toGatewayError(err);
+      account.failed(error);
+      const limits = deps.limiter.headers(key);
+      if (limits !== undefined) Object.assign(error.headers, limits);
+      throw error;
+    }
   };
 }

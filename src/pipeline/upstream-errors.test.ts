@@ -78,7 +78,9 @@ describe('redactSecrets', () => {
   });
 
   it('redacts a Google-style key in a query string', () => {
-    const out = redactSecrets('url: https://g.example/v1?key=AIzaSyD-EXAMPLE_key0123456789abcdefghij');
+    const out = redactSecrets(
+      'url: https://g.example/v1?key=AIzaSyD-EXAMPLE_key0123456789abcdefghij',
+    );
     expect(out).not.toContain('AIza');
     expect(out).toContain('?key=[redacted]');
   });
@@ -109,9 +111,7 @@ describe('retryAfterSeconds', () => {
   });
 
   it('reads an HTTP date as seconds from now', () => {
-    expect(retryAfterSeconds(headers({ 'retry-after': 'Wed, 01 Jan 2025 00:01:30 GMT' }))).toBe(
-      90,
-    );
+    expect(retryAfterSeconds(headers({ 'retry-after': 'Wed, 01 Jan 2025 00:01:30 GMT' }))).toBe(90);
   });
 
   it('reads an HTTP date in the past as zero', () => {
@@ -180,7 +180,7 @@ describe('upstreamHttpError', () => {
     expect(err.code).toBe('upstream_invalid_request');
     expect(err.status).toBe(400);
     expect(err.message).toBe(
-      "Provider \"openai\" rejected the request: Invalid 'messages[0].content': key [redacted] is not text",
+      'Provider "openai" rejected the request: Invalid \'messages[0].content\': key [redacted] is not text',
     );
   });
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors/gateway-error';
 import { CounterAuthority } from './counter-authority';
-import { WINDOW_MS, type CounterClient, type Subject } from './counters';
+import { WINDOW_MS, type CounterClient, type Grant, type Subject } from './counters';
 import { Limiter } from './limiter';
 import type { CounterSpec, KeyPolicy } from './snapshot';
 
@@ -262,46 +262,31 @@ describe('the authority', () => {
   it('counts a lease until a minute after its last permit can be spent, not after it was granted', () => {
     let now = 0;
     const authority = new CounterAuthority({ now: () => now, loadSpend: () => 0 });
-    const [lease] = authority.acquire('a', [demand(1, 5)], []) as ReturnType<
-      CounterAuthority['acquire']
-    > &
-      unknown[];
+    const [lease] = authority.acquire('a', [demand(1, 5)], []) as Grant[];
     expect(lease).toMatchObject({ amount: 5 });
     // Holder a spends 1 at once and 4 at 990 ms, then hands the lease back.
     now = 1_000;
     authority.release([{ counter: 'k:key_1|r', lease: lease!.lease, used: 5, lastUseMs: 990 }]);
     // A minute after the grant, the 4 spent at 990 ms still occupy [990, 60 990).
     now = 60_001;
-    const [late] = authority.acquire('b', [demand(1, 10)], []) as unknown as Array<{
-      amount: number;
-      remaining: number;
-    }>;
+    const [late] = authority.acquire('b', [demand(1, 10)], []) as Grant[];
     // What was free before this grant: 10 less the 5 of holder a.
     expect(late!.amount + late!.remaining).toBe(5);
     now = 61_100;
-    const [after] = authority.acquire('b', [demand(1, 10)], []) as unknown as Array<{
-      amount: number;
-    }>;
+    const [after] = authority.acquire('b', [demand(1, 10)], []) as Grant[];
     expect(after!.amount).toBeGreaterThan(0);
   });
 
   it('refuses a required demand with the time until it fits, and never grants above the limit', () => {
     let now = 0;
     const authority = new CounterAuthority({ now: () => now, loadSpend: () => 0 });
-    const grants = authority.acquire('a', [demand(10, 10)], []) as unknown as Array<{
-      amount: number;
-    }>;
+    const grants = authority.acquire('a', [demand(10, 10)], []) as Grant[];
     expect(grants[0]!.amount).toBe(10);
     now = 5_000;
-    const [refused] = authority.acquire('a', [demand(1, 1)], []) as unknown as Array<{
-      refused: boolean;
-      retryAfterMs: number;
-    }>;
+    const [refused] = authority.acquire('a', [demand(1, 1)], []) as Grant[];
     expect(refused!.refused).toBe(true);
     expect(refused!.retryAfterMs).toBe(61_050 - 5_000);
-    const [tooBig] = authority.acquire('a', [{ ...demand(11, 11) }], []) as unknown as Array<{
-      retryAfterMs: number | null;
-    }>;
+    const [tooBig] = authority.acquire('a', [{ ...demand(11, 11) }], []) as Grant[];
     expect(tooBig!.retryAfterMs).toBeNull();
   });
 });

@@ -1,0 +1,59 @@
+import type { CounterClient, Grant } from '../src/policy/counters';
+import type { UsageSink } from '../src/usage/record';
+import type { PrimaryMessage, WorkerMessage } from './messages';
+
+/**
+ * A worker's line to the primary, which hosts the counter authority and the usage writer.
+ * Records go out with process.send, whose write reaches the kernel at once unless the channel
+ * is backed up; from there a crash of this worker cannot lose them (the primary reads what is
+ * in the socket before it sees the worker go). `settled()` tells a reply to wait in the rare
+ * case a write is still queued in this process.
+ */
+export function primaryChannel(): CounterClient &
+  UsageSink & { receive(message: PrimaryMessage): void } {
+  let lastId = 0;
+  const pending = new Map<number, { resolve(grants: Grant[]): void; reject(err: Error): void }>();
+  let sent = 0;
+  let written = 0;
+  let waiters: Array<{ upTo: number; resolve(): void }> = [];
+  const onWritten = () => {
+    written++;
+    if (waiters.length === 0) return;
+    const ready = waiters.filter((w) => w.upTo <= written);
+    waiters = waiters.filter((w) => w.upTo > written);
+    for (const waiter of ready) waiter.resolve();
+  };
+  const send = (message: WorkerMessage) => {
+    sent++;
+    process.send!(message, undefined, undefined, onWritten);
+  };
+
+  return {
+    acquire(demands, returns) {
+      const id = ++lastId;
+      return new Promise<Grant[]>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        send({ type: 'acquire', id, demands: [...demands], returns: [...returns] });
+      });
+    },
+    release(returns) {
+      send({ type: 'release', returns: [...returns] });
+    },
+    record(record, reservations) {
+      send({ type: 'usage', record, reservations: [...reservations] });
+    },
+    settled() {
+      if (written >= sent) return undefined;
+      const upTo = sent;
+      return new Promise<void>((resolve) => waiters.push({ upTo, resolve }));
+    },
+    receive(message) {
+      if (message.type !== 'grants') return;
+      const waiting = pending.get(message.id);
+      if (waiting === undefined) return;
+      pending.delete(message.id);
+      if ('error' in message) waiting.reject(new Error(message.error));
+      else waiting.resolve(message.grants);
+    },
+  };
+}
