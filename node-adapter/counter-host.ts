@@ -1,5 +1,5 @@
+import cluster, { type Worker } from 'node:cluster';
 import { performance } from 'node:perf_hooks';
-import type { Worker } from 'node:cluster';
 import type { Logger } from '../src/deps';
 import { usageRecords } from '../src/db/schema';
 import { spendCondition, spendSum } from '../src/db/usage-repo';
@@ -20,6 +20,10 @@ const ROWS_PER_STATEMENT = 200;
  * request ends; it settles the record with the authority and writes records in batches, one
  * transaction each).
  */
+function reply(worker: Worker, message: PrimaryMessage): void {
+  if (worker.isConnected()) worker.send(message);
+}
+
 export function startCounterHost(dbPath: string, log: Logger) {
   const sqlite = openSqlite(dbPath);
   const db = sqlite.db;
@@ -52,17 +56,18 @@ export function startCounterHost(dbPath: string, log: Logger) {
         .get();
       return Number(row?.spent ?? 0);
     },
+    recall: (holder, counter) => {
+      const worker = cluster.workers?.[holder];
+      if (worker !== undefined) reply(worker, { type: 'recall', counter });
+    },
   });
   let sweeps = 0;
   let closed = false;
   const timer = setInterval(() => {
     writer.flush();
+    authority.tick();
     if (++sweeps % 50 === 0) authority.sweep();
   }, USAGE_FLUSH_MS);
-
-  const reply = (worker: Worker, message: PrimaryMessage) => {
-    if (worker.isConnected()) worker.send(message);
-  };
 
   return {
     /** Handles a worker's control-plane message; false when it is not one. */

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import type { PrimaryMessage, WorkerMessage } from './messages';
 import { EXIT_CANNOT_START, runPrimary } from './primary';
 import { readSettings } from './settings';
-import { startGateway } from './worker';
+import { startGateway, type RunningGateway } from './worker';
 
 /** `npm start`: the primary forks the workers; each worker serves the app. */
 const settings = (() => {
@@ -17,17 +17,25 @@ const settings = (() => {
 if (cluster.isPrimary) {
   runPrimary(settings);
 } else {
-  const gateway = await startGateway(settings, process.env).catch((err: NodeJS.ErrnoException) => {
-    process.stderr.write(`vidai: worker could not start: ${err.code ?? err.message}\n`);
-    process.exit(EXIT_CANNOT_START);
-  });
-  process.send?.({ type: 'listening', port: gateway.port } satisfies WorkerMessage);
-  const drain = () => void gateway.drain().then(() => process.exit(0));
+  // Listen for shutdown before start-up finishes: a worker still starting (a crashed one's
+  // replacement) must drain too, or the primary would wait for it until its deadline.
+  let gateway: RunningGateway | undefined;
+  let stopping = false;
+  const drain = () => {
+    stopping = true;
+    if (gateway !== undefined) void gateway.drain().then(() => process.exit(0));
+  };
   process.on('message', (message: PrimaryMessage) => {
     if (message.type === 'shutdown') drain();
-    else gateway.receive(message);
+    else gateway?.receive(message);
   });
   // A terminal's Ctrl-C reaches the whole process group; the primary coordinates, workers drain.
   process.on('SIGINT', drain);
   process.on('SIGTERM', drain);
+  gateway = await startGateway(settings, process.env).catch((err: NodeJS.ErrnoException) => {
+    process.stderr.write(`vidai: worker could not start: ${err.code ?? err.message}\n`);
+    process.exit(EXIT_CANNOT_START);
+  });
+  process.send?.({ type: 'listening', port: gateway.port } satisfies WorkerMessage);
+  if (stopping) drain();
 }

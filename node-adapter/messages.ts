@@ -13,4 +13,6 @@ export type WorkerMessage =
 export type PrimaryMessage =
   | { type: 'shutdown' }
   | { type: 'grants'; id: number; grants: Grant[] }
-  | { type: 'grants'; id: number; error: string };
+  | { type: 'grants'; id: number; error: string }
+  /** Hand back your leases of this counter: another worker needs what they hold. */
+  | { type: 'recall'; counter: string };

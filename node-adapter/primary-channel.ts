@@ -1,5 +1,6 @@
-import type { CounterClient, Grant } from '../src/policy/counters';
-import type { UsageSink } from '../src/usage/record';
+import type { CounterClient, Demand, Grant, LeaseReturn } from '../src/policy/counters';
+import type { SettledReservation } from '../src/policy/limiter';
+import type { UsageRecord, UsageSink } from '../src/usage/record';
 import type { PrimaryMessage, WorkerMessage } from './messages';
 
 /**
@@ -10,7 +11,10 @@ import type { PrimaryMessage, WorkerMessage } from './messages';
  * case a write is still queued in this process.
  */
 export function primaryChannel(): CounterClient &
-  UsageSink & { receive(message: PrimaryMessage): void } {
+  UsageSink & {
+    receive(message: PrimaryMessage): void;
+    onRecall: (counter: string) => void;
+  } {
   let lastId = 0;
   const pending = new Map<number, { resolve(grants: Grant[]): void; reject(err: Error): void }>();
   let sent = 0;
@@ -28,18 +32,19 @@ export function primaryChannel(): CounterClient &
     process.send!(message, undefined, undefined, onWritten);
   };
 
-  return {
-    acquire(demands, returns) {
+  const channel = {
+    onRecall: (_counter: string): void => {},
+    acquire(demands: readonly Demand[], returns: readonly LeaseReturn[]) {
       const id = ++lastId;
       return new Promise<Grant[]>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         send({ type: 'acquire', id, demands: [...demands], returns: [...returns] });
       });
     },
-    release(returns) {
+    release(returns: readonly LeaseReturn[]) {
       send({ type: 'release', returns: [...returns] });
     },
-    record(record, reservations) {
+    record(record: UsageRecord, reservations: readonly SettledReservation[]) {
       send({ type: 'usage', record, reservations: [...reservations] });
     },
     settled() {
@@ -47,7 +52,8 @@ export function primaryChannel(): CounterClient &
       const upTo = sent;
       return new Promise<void>((resolve) => waiters.push({ upTo, resolve }));
     },
-    receive(message) {
+    receive(message: PrimaryMessage) {
+      if (message.type === 'recall') return channel.onRecall(message.counter);
       if (message.type !== 'grants') return;
       const waiting = pending.get(message.id);
       if (waiting === undefined) return;
@@ -56,4 +62,5 @@ export function primaryChannel(): CounterClient &
       else waiting.resolve(message.grants);
     },
   };
+  return channel;
 }

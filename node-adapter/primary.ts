@@ -70,6 +70,8 @@ export function runPrimary(settings: Settings): void {
     worker.on('message', (message: WorkerMessage) => {
       if (host.handle(worker, message) || message.type !== 'listening') return;
       listening.add(worker.id);
+      // It was still starting when shutdown began (a message sent then could be lost).
+      if (shuttingDown) return void worker.send({ type: 'shutdown' } satisfies PrimaryMessage);
       if (!announced && listening.size >= settings.workers) {
         announced = true;
         process.stdout.write(banner(settings, message.port, adminKey.source));
@@ -103,15 +105,22 @@ export function runPrimary(settings: Settings): void {
       process.stderr.write('vidai: workers keep exiting; giving up (see the log above)\n');
       exit(1);
     }
-    setTimeout(fork, Math.min(1000, 50 * restarts.length));
+    setTimeout(
+      () => {
+        if (!shuttingDown) fork();
+      },
+      Math.min(1000, 50 * restarts.length),
+    );
   });
 
   const shutdown = () => {
     if (shuttingDown) return;
     shuttingDown = true;
     log.info('draining', { workers: Object.keys(cluster.workers ?? {}).length });
-    for (const worker of Object.values(cluster.workers ?? {}))
-      worker?.send({ type: 'shutdown' } satisfies PrimaryMessage);
+    for (const worker of Object.values(cluster.workers ?? {})) {
+      if (worker !== undefined && listening.has(worker.id))
+        worker.send({ type: 'shutdown' } satisfies PrimaryMessage);
+    }
     setTimeout(() => {
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
       exit(1);

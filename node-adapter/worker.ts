@@ -50,6 +50,7 @@ export async function startGateway(
     (err) =>
       log.error('lease_refill_failed', { error: err instanceof Error ? err.message : 'unknown' }),
   );
+  primary.onRecall = (counter) => limiter.recall(counter);
   limiter.startSweeping(LEASE_SWEEP_MS);
   const app = createApp({
     config,

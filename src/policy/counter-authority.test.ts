@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors/gateway-error';
 import { CounterAuthority } from './counter-authority';
-import { WINDOW_MS, type CounterClient, type Grant, type Subject } from './counters';
+import { LEASE_TTL_MS, WINDOW_MS, type CounterClient, type Grant, type Subject } from './counters';
 import { Limiter } from './limiter';
 import type { CounterSpec, KeyPolicy } from './snapshot';
 
@@ -16,12 +16,20 @@ class Simulation {
   private events: Array<{ at: number; seq: number; run: () => void }> = [];
   private seq = 0;
   readonly authority: CounterAuthority;
+  private readonly limiters = new Map<string, { limiter: Limiter; latencyMs: number }>();
 
-  constructor(spent: (subject: Subject) => number = () => 0) {
+  constructor(options: { spent?: (subject: Subject) => number; recall?: boolean } = {}) {
     this.authority = new CounterAuthority({
       now: () => this.now,
       wallNow: () => 1_800_000_000_000 + this.now,
-      loadSpend: (subject) => spent(subject),
+      loadSpend: (subject) => options.spent?.(subject) ?? 0,
+      recall:
+        options.recall === false
+          ? undefined
+          : (holder, counter) => {
+              const held = this.limiters.get(holder)!;
+              this.at(this.now + held.latencyMs, () => held.limiter.recall(counter));
+            },
     });
   }
 
@@ -41,7 +49,7 @@ class Simulation {
         }),
       release: (returns) => this.at(this.now + latencyMs, () => this.authority.release(returns)),
     };
-    return new Limiter(
+    const limiter = new Limiter(
       client,
       () => this.now,
       (err) => {
@@ -49,16 +57,21 @@ class Simulation {
       },
       () => 1_800_000_000_000 + this.now,
     );
+    this.limiters.set(name, { limiter, latencyMs });
+    return limiter;
   }
 
   async run(until: number): Promise<void> {
     for (;;) {
-      await new Promise((resolve) => setImmediate(resolve));
+      // Let every promise chain the last event started settle before time moves on.
+      for (let i = 0; i < 20; i++) await Promise.resolve();
       this.events.sort((a, b) => a.at - b.at || a.seq - b.seq);
       const next = this.events[0];
       if (next === undefined || next.at > until) break;
       this.events.shift();
       this.now = Math.max(this.now, next.at);
+      // Hosts tick the authority often: it answers waiting demands whose time is up.
+      this.authority.tick();
       next.run();
     }
     this.now = until;
@@ -288,5 +301,67 @@ describe('the authority', () => {
     expect(refused!.retryAfterMs).toBe(61_050 - 5_000);
     const [tooBig] = authority.acquire('a', [{ ...demand(11, 11) }], []) as Grant[];
     expect(tooBig!.retryAfterMs).toBeNull();
+  });
+});
+
+describe('recall', () => {
+  const spend = (need: number, want: number) => ({
+    counter: 'k:key_1|s|day|0',
+    dimension: 'spend' as const,
+    limit: 1,
+    need,
+    want,
+    required: true,
+    budget: { subject: { kind: 'key' as const, id: 'key_1' }, start: 0, end: 86_400_000 },
+  });
+
+  function authorityWithRecall() {
+    let now = 0;
+    const recalls: Array<[string, string]> = [];
+    const authority = new CounterAuthority({
+      now: () => now,
+      wallNow: () => 1_000,
+      loadSpend: () => 0,
+      recall: (holder, counter) => recalls.push([holder, counter]),
+    });
+    return { authority, recalls, advance: (ms: number) => (now += ms) };
+  }
+
+  it('asks other holders for their leases instead of refusing what the budget still covers', async () => {
+    const { authority, recalls } = authorityWithRecall();
+    const [a] = authority.acquire('a', [spend(0.1, 0.6)], []) as Grant[];
+    expect(a!.amount).toBe(0.5);
+    const waiting = authority.acquire('b', [spend(0.6, 0.6)], []);
+    expect(waiting).toBeInstanceOf(Promise);
+    expect(recalls).toEqual([['a', 'k:key_1|s|day|0']]);
+    // Holder a had spent 0.1 of its 0.5 and hands the lease back.
+    authority.release([{ counter: 'k:key_1|s|day|0', lease: a!.lease, used: 0.1, lastUseMs: 5 }]);
+    const [b] = await waiting;
+    expect(b!.refused).toBe(false);
+    expect(b!.amount).toBeGreaterThanOrEqual(0.6);
+  });
+
+  it('refuses after the recalled leases’ lifetime if they never come back', async () => {
+    const { authority, advance } = authorityWithRecall();
+    authority.acquire('a', [spend(0.5, 0.5)], []);
+    const waiting = authority.acquire('b', [spend(0.6, 0.6)], []);
+    advance(LEASE_TTL_MS);
+    authority.tick();
+    let settled = false;
+    void Promise.resolve(waiting).then(() => (settled = true));
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    advance(1_000);
+    authority.tick();
+    const [b] = await waiting;
+    expect(b!.refused).toBe(true);
+  });
+
+  it('refuses at once what even every lease back would not cover', () => {
+    const { authority, recalls } = authorityWithRecall();
+    authority.acquire('a', [spend(0.5, 0.5)], []);
+    const [b] = authority.acquire('b', [spend(1.1, 1.1)], []) as Grant[];
+    expect(b!.refused).toBe(true);
+    expect(recalls).toEqual([]);
   });
 });

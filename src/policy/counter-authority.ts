@@ -1,5 +1,7 @@
 import {
+  CLOCK_SLACK_MS,
   FOREVER,
+  LEASE_TTL_MS,
   subjectKey,
   windowCounterId,
   type Demand,
@@ -28,7 +30,23 @@ export interface AuthorityOptions {
   loadSpend(subject: Subject, from: number, to: number): number | Promise<number>;
   /** Wall-clock ms, for budget periods; Date.now by default. */
   wallNow?(): number;
+  /**
+   * Asks a holder to hand back its leases of a counter now. Without it, a request is refused
+   * when what is free does not cover it, even if other holders' leases would.
+   */
+  recall?(holder: string, counter: string): void;
 }
+
+/** A refused demand that other holders' leases could cover: it waits for them to come back. */
+interface Waiter {
+  holder: string;
+  demand: Demand;
+  deadline: number;
+  resolve(grant: Grant): void;
+}
+
+/** Recalled holders answer at once; past their leases' TTL (and a sweep) nothing more will come. */
+const RECALL_WAIT_MS = LEASE_TTL_MS + CLOCK_SLACK_MS + 300;
 
 /** A holder counts towards a counter's fair share this long after it last asked. */
 const ACTIVE_HOLDER_MS = 5_000;
@@ -43,6 +61,7 @@ export class CounterAuthority {
   /** Per counter: holder → when it last asked. */
   private readonly holders = new Map<string, Map<string, number>>();
   private lastLease = 0;
+  private waiters: Waiter[] = [];
 
   constructor(private readonly options: AuthorityOptions) {}
 
@@ -62,8 +81,11 @@ export class CounterAuthority {
       const loading = this.spendCounter(demand).loading;
       if (loading !== undefined) loads.push(loading);
     }
-    if (loads.length === 0) return demands.map((demand) => this.grant(holder, demand));
-    return Promise.all(loads).then(() => demands.map((demand) => this.grant(holder, demand)));
+    const answer = (): Grant[] | Promise<Grant[]> => {
+      const grants = demands.map((demand) => this.decide(holder, demand));
+      return grants.some((g) => g instanceof Promise) ? Promise.all(grants) : (grants as Grant[]);
+    };
+    return loads.length === 0 ? answer() : Promise.all(loads).then(answer);
   }
 
   release(returns: readonly LeaseReturn[]): void {
@@ -71,6 +93,51 @@ export class CounterAuthority {
       const window = this.windows.get(r.counter);
       if (window !== undefined) window.close(r.lease, r.used, r.lastUseMs);
       else this.spends.get(r.counter)?.close(r.lease, r.used);
+    }
+    if (returns.length > 0) this.wake();
+  }
+
+  /** Answers waiting demands whose time is up; the host calls this every 100 ms or so. */
+  tick(): void {
+    this.wake();
+  }
+
+  /** A grant, or, for a refused demand that leases held elsewhere could cover, a recall and a wait. */
+  private decide(holder: string, demand: Demand): Grant | Promise<Grant> {
+    const grant = this.grant(holder, demand);
+    const recall = this.options.recall;
+    if (!grant.refused || recall === undefined) return grant;
+    const held = this.heldByOthers(holder, demand);
+    if (held.units <= 0 || demand.need > grant.remaining + held.units) return grant;
+    for (const other of held.holders) recall(other, demand.counter);
+    return new Promise((resolve) => {
+      this.waiters.push({
+        holder,
+        demand,
+        deadline: this.options.now() + RECALL_WAIT_MS,
+        resolve,
+      });
+    });
+  }
+
+  private heldByOthers(holder: string, demand: Demand): { units: number; holders: Set<string> } {
+    const window = this.windows.get(demand.counter);
+    if (window !== undefined) return window.heldByOthers(holder, this.options.now());
+    const spend = this.spends.get(demand.counter);
+    return spend === undefined ? { units: 0, holders: new Set() } : spend.heldByOthers(holder);
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const now = this.options.now();
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiting) {
+      const grant = this.grant(waiter.holder, waiter.demand);
+      const held = grant.refused ? this.heldByOthers(waiter.holder, waiter.demand).units : 0;
+      if (!grant.refused || now >= waiter.deadline || waiter.demand.need > grant.remaining + held) {
+        waiter.resolve(grant);
+      } else this.waiters.push(waiter);
     }
   }
 
@@ -108,6 +175,7 @@ export class CounterAuthority {
     for (const window of this.windows.values()) window.dropHolder(holder, now);
     for (const spend of this.spends.values()) spend.dropHolder(holder);
     for (const seen of this.holders.values()) seen.delete(holder);
+    this.wake();
   }
 
   /** Forgets counters nothing occupies; the host calls this now and then. */

@@ -252,6 +252,12 @@ export class Limiter {
     return headers;
   }
 
+  /** The authority wants this counter's leases back (another process needs what they hold). */
+  recall(counterId: string): void {
+    this.counters.get(counterId)?.retireAll(this.returns);
+    if (this.returns.length > 0) this.client.release(this.takeReturns());
+  }
+
   /** Hands spent-out and expired leases back and forgets idle counters. */
   sweep(): void {
     const now = this.now();

@@ -61,6 +61,18 @@ export class SpendCounter {
     this.committed = Math.max(0, this.committed - Math.max(0, held.granted - used));
   }
 
+  /** What leases of holders other than `holder` hold (at most), and who holds them. */
+  heldByOthers(holder: string): { units: number; holders: Set<string> } {
+    const holders = new Set<string>();
+    let units = 0;
+    for (const held of this.leases.values()) {
+      if (held.holder === holder) continue;
+      units += Math.max(0, held.granted - held.consumed);
+      holders.add(held.holder);
+    }
+    return { units, holders };
+  }
+
   /**
    * A holder that died: what its answered requests consumed stays spent; the rest of its leases
    * (unspent, or reserved by requests it never answered) goes back to the budget.

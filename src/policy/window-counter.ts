@@ -127,6 +127,19 @@ export class WindowCounter {
     }
   }
 
+  /** Units in open leases of holders other than `holder`, and who holds them. */
+  heldByOthers(holder: string, now: number): { units: number; holders: Set<string> } {
+    this.prune(now);
+    const holders = new Set<string>();
+    let units = 0;
+    for (const entry of this.entries) {
+      if (!entry.open || entry.holder === holder) continue;
+      units += entry.units;
+      holders.add(entry.holder);
+    }
+    return { units, holders };
+  }
+
   /** Until `need` more would fit (null: never, it is above the limit). */
   retryAfterMs(need: number, now: number): number | null {
     if (need > this.limit) return null;
