@@ -19,23 +19,23 @@ if (cluster.isPrimary) {
 } else {
   // Listen for shutdown before start-up finishes: a worker still starting (a crashed one's
   // replacement) must drain too, or the primary would wait for it until its deadline.
-  let gateway: RunningGateway | undefined;
-  let stopping = false;
+  const worker: { gateway?: RunningGateway; stopping: boolean } = { stopping: false };
   const drain = () => {
-    stopping = true;
-    if (gateway !== undefined) void gateway.drain().then(() => process.exit(0));
+    worker.stopping = true;
+    void worker.gateway?.drain().then(() => process.exit(0));
   };
   process.on('message', (message: PrimaryMessage) => {
     if (message.type === 'shutdown') drain();
-    else gateway?.receive(message);
+    else worker.gateway?.receive(message);
   });
   // A terminal's Ctrl-C reaches the whole process group; the primary coordinates, workers drain.
   process.on('SIGINT', drain);
   process.on('SIGTERM', drain);
-  gateway = await startGateway(settings, process.env).catch((err: NodeJS.ErrnoException) => {
+  const gateway = await startGateway(settings, process.env).catch((err: NodeJS.ErrnoException) => {
     process.stderr.write(`vidai: worker could not start: ${err.code ?? err.message}\n`);
     process.exit(EXIT_CANNOT_START);
   });
+  worker.gateway = gateway;
   process.send?.({ type: 'listening', port: gateway.port } satisfies WorkerMessage);
-  if (stopping) drain();
+  if (worker.stopping) drain();
 }
