@@ -196,7 +196,7 @@ describe('budgets', () => {
     expect((err as InstanceType<typeof OpenAI.RateLimitError>).type).toBe('insufficient_quota');
 
     // Had streams not been counted (or been charged their reservation), this would differ.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await gateway.usageRows(4, 'key_id = ?', id);
     const view = (await (await gateway.admin(`/keys/${id}`)).json()) as {
       budget: { spent_usd: number; remaining_usd: number; period: string };
     };

@@ -41,6 +41,8 @@ export interface RunningGateway {
   connectionsByWorker(): Map<number, number>;
   /** Reads the gateway's database (a separate read-only connection). */
   query<T>(sql: string, ...params: unknown[]): T[];
+  /** Waits until the usage writer has stored `count` records matching `where` (SQL). */
+  usageRows(count: number, where: string, ...params: unknown[]): Promise<void>;
   /** Stops the gateway; `inspect` runs after it exited, before its files are removed. */
   stop(signal?: NodeJS.Signals, inspect?: () => void | Promise<void>): Promise<number | null>;
 }
@@ -127,6 +129,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       .split(/\s+/)
       .filter(Boolean)
       .map(Number);
+  const query = <T>(sql: string, ...params: unknown[]): T[] => {
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      return db.prepare(sql).all(...params) as T[];
+    } finally {
+      db.close();
+    }
+  };
   const gateway: RunningGateway = {
     url,
     baseURL: `${url}/v1`,
@@ -160,12 +170,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       }
       return counts;
     },
-    query<T>(sql: string, ...params: unknown[]): T[] {
-      const db = new Database(dbPath, { readonly: true });
-      try {
-        return db.prepare(sql).all(...params) as T[];
-      } finally {
-        db.close();
+    query,
+    async usageRows(count, where, ...params) {
+      const sql = `select count(*) as n from usage_records where ${where}`;
+      for (let waited = 0; ; waited += 50) {
+        const [row] = query<{ n: number }>(sql, ...params);
+        if ((row?.n ?? 0) >= count) return;
+        if (waited > 10_000) throw new Error(`fewer than ${count} usage records where ${where}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },
     cli: (args) =>
