@@ -4,11 +4,27 @@ import type { UsageRecord, UsageSink } from '../src/usage/record';
 import type { PrimaryMessage, WorkerMessage } from './messages';
 
 /**
+ * The channel's libuv handle. Its writeQueueSize is what process.send has queued in this process
+ * because the socket was full (Node reads the same field to decide what send() returns).
+ * Reached by its symbol, since Node does not expose it; without it, `settled` waits for every
+ * send's callback instead.
+ */
+function channelHandle(): { writeQueueSize?: number } | undefined {
+  const symbol = Object.getOwnPropertySymbols(process).find(
+    (s) => s.description === 'kChannelHandle',
+  );
+  const handle: unknown = symbol === undefined ? undefined : Reflect.get(process, symbol);
+  return typeof handle === 'object' && handle !== null && 'writeQueueSize' in handle
+    ? (handle as { writeQueueSize?: number })
+    : undefined;
+}
+
+/**
  * A worker's line to the primary, which hosts the counter authority and the usage writer.
  * Records go out with process.send, whose write reaches the kernel at once unless the channel
- * is backed up; from there a crash of this worker cannot lose them (the primary reads what is
- * in the socket before it sees the worker go). `settled()` tells a reply to wait in the rare
- * case a write is still queued in this process.
+ * is backed up (the primary busy); from the kernel a crash of this worker cannot lose them (the
+ * primary reads what is in the socket before it sees the worker go). `settled()` makes a reply
+ * wait in the case a write is still queued in this process.
  */
 export function primaryChannel(): CounterClient &
   UsageSink & {
@@ -20,6 +36,7 @@ export function primaryChannel(): CounterClient &
   let sent = 0;
   let written = 0;
   let waiters: Array<{ upTo: number; resolve(): void }> = [];
+  const handle = channelHandle();
   const onWritten = () => {
     written++;
     if (waiters.length === 0) return;
@@ -49,6 +66,7 @@ export function primaryChannel(): CounterClient &
     },
     settled() {
       if (written >= sent) return undefined;
+      if (handle !== undefined && handle.writeQueueSize === 0) return undefined;
       const upTo = sent;
       return new Promise<void>((resolve) => waiters.push({ upTo, resolve }));
     },

@@ -17,9 +17,10 @@ import {
   budgetView,
   expiresAtField,
   iso,
-  limitColumns,
   limitFields,
   limitsView,
+  newLimitColumns,
+  sharedPatch,
   spentInPeriod,
   spentInPeriods,
   toEpochMs,
@@ -96,7 +97,6 @@ export async function createKey(db: GatewayDb, config: GatewayConfig, input: Cre
   checkModels(config, input.models);
   await checkTeam(db, input.team_id);
   const key = KEY_PREFIX + randomToken(32);
-  const limits = limitColumns(input);
   const info: KeyInfo = {
     id: newId('key'),
     name: input.name,
@@ -106,10 +106,7 @@ export async function createKey(db: GatewayDb, config: GatewayConfig, input: Cre
     createdAt: Date.now(),
     revokedAt: null,
     teamId: input.team_id ?? null,
-    rpm: limits.rpm ?? null,
-    tpm: limits.tpm ?? null,
-    budgetUsd: limits.budgetUsd ?? null,
-    budgetPeriod: limits.budgetPeriod ?? null,
+    ...newLimitColumns(input),
   };
   await insertKey(db, { ...info, keyHash: await sha256Hex(key) });
   return { ...keyView(info), key };
@@ -127,10 +124,7 @@ export async function updateKeyById(
   }
   checkModels(config, input.models);
   await checkTeam(db, input.team_id);
-  const patch: KeyPatch = { ...limitColumns(input, current) };
-  if (input.name !== undefined) patch.name = input.name;
-  if (input.models !== undefined) patch.models = [...new Set(input.models)];
-  if (input.expires_at !== undefined) patch.expiresAt = toEpochMs(input.expires_at) ?? null;
+  const patch: KeyPatch = sharedPatch(input, current);
   if (input.team_id !== undefined) patch.teamId = input.team_id;
   const updated = Object.keys(patch).length === 0 ? current : await updateKey(db, id, patch);
   if (updated === undefined) throw new GatewayError('not_found', `No live key with id '${id}'.`);

@@ -57,6 +57,34 @@ export function limitColumns(input: LimitInput, current?: LimitColumns): Partial
   return set;
 }
 
+/** All four limit columns of a new key or team (absent ones are null). */
+export function newLimitColumns(input: LimitInput): LimitColumns {
+  const set = limitColumns(input);
+  return {
+    rpm: set.rpm ?? null,
+    tpm: set.tpm ?? null,
+    budgetUsd: set.budgetUsd ?? null,
+    budgetPeriod: set.budgetPeriod ?? null,
+  };
+}
+
+interface SharedInput extends LimitInput {
+  name?: string | undefined;
+  models?: string[] | undefined;
+  expires_at?: string | number | null | undefined;
+}
+
+/** What an update sets of the fields keys and teams share: name, models, expiry and limits. */
+export function sharedPatch(input: SharedInput, current: LimitColumns) {
+  const patch: Partial<
+    LimitColumns & { name: string; models: string[]; expiresAt: number | null }
+  > = limitColumns(input, current);
+  if (input.name !== undefined) patch.name = input.name;
+  if (input.models !== undefined) patch.models = [...new Set(input.models)];
+  if (input.expires_at !== undefined) patch.expiresAt = toEpochMs(input.expires_at) ?? null;
+  return patch;
+}
+
 export function limitsView(row: LimitColumns) {
   return {
     rpm: row.rpm,

@@ -17,9 +17,10 @@ import {
   budgetView,
   expiresAtField,
   iso,
-  limitColumns,
   limitFields,
   limitsView,
+  newLimitColumns,
+  sharedPatch,
   spentInPeriod,
   spentInPeriods,
   toEpochMs,
@@ -58,15 +59,11 @@ export function teamView(team: TeamRow, spent = 0, now = Date.now()) {
 
 export async function createTeam(db: GatewayDb, config: GatewayConfig, input: CreateTeamInput) {
   checkModels(config, input.models);
-  const limits = limitColumns(input);
   const team: TeamRow = {
     id: newId('team'),
     name: input.name,
     models: [...new Set(input.models)],
-    rpm: limits.rpm ?? null,
-    tpm: limits.tpm ?? null,
-    budgetUsd: limits.budgetUsd ?? null,
-    budgetPeriod: limits.budgetPeriod ?? null,
+    ...newLimitColumns(input),
     expiresAt: toEpochMs(input.expires_at) ?? null,
     createdAt: Date.now(),
     deletedAt: null,
@@ -91,10 +88,7 @@ export async function updateTeamById(
     throw new GatewayError('not_found', `No live team with id '${id}'.`);
   }
   checkModels(config, input.models);
-  const patch: TeamPatch = { ...limitColumns(input, current) };
-  if (input.name !== undefined) patch.name = input.name;
-  if (input.models !== undefined) patch.models = [...new Set(input.models)];
-  if (input.expires_at !== undefined) patch.expiresAt = toEpochMs(input.expires_at) ?? null;
+  const patch: TeamPatch = sharedPatch(input, current);
   const updated = Object.keys(patch).length === 0 ? current : await updateTeam(db, id, patch);
   if (updated === undefined) throw new GatewayError('not_found', `No live team with id '${id}'.`);
   return teamViewOf(db, updated);

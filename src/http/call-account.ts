@@ -21,14 +21,14 @@ const NO_USAGE: TokenUsage = {
  * One request's accounting: what it was admitted with, who served it and what it used. When the
  * reply ends (or the request fails) it settles its reservations with the limiter and hands one
  * usage record to the sink, once. For a reply that was served, that happens before the reply's
- * last byte is written, so a crash after the client has its answer cannot lose the record.
+ * last bytes are written, and they wait until the sink says the record has left this process:
+ * so a crash after the client has its answer cannot lose the record.
  */
 export class CallAccount {
   private readonly startedAt = Date.now();
   model = '';
   streamed = false;
-  /** Set once the record is handed over. */
-  finished = false;
+  private finished = false;
   private admission: Admission | undefined;
   private estimate: Estimate = { tokens: 0, cost: 0 };
   private usage: TokenUsage | undefined;
@@ -51,15 +51,17 @@ export class CallAccount {
     if (usage !== undefined) this.usage = usage;
   };
 
-  readonly onEnd = (end: StreamEnd): void => {
+  /** The reply ended; a promise means its last bytes must wait for the record to be safe. */
+  readonly onEnd = (end: StreamEnd): Promise<void> | undefined => {
     this.end = end;
-    if (this.target !== undefined) this.finishServed();
+    return this.target === undefined ? undefined : this.finishServed();
   };
 
-  served(target: RouteTarget, firstByteAt: number): void {
+  /** An upstream answered (for a reply that is not streamed, it has ended already). */
+  served(target: RouteTarget, firstByteAt: number): Promise<void> | undefined {
     this.target = target;
     this.firstByteAt = firstByteAt;
-    if (this.end !== undefined) this.finishServed();
+    return this.end === undefined ? undefined : this.finishServed();
   }
 
   /** The request failed before any reply began. */
@@ -67,7 +69,7 @@ export class CallAccount {
     this.finish(NO_USAGE, 0, false, error.status, error.code);
   }
 
-  private finishServed(): void {
+  private finishServed(): Promise<void> | undefined {
     const target = this.target!;
     const end = this.end!;
     let errorCode: string | null = null;
@@ -87,6 +89,7 @@ export class CallAccount {
       // report it): what was reserved stands, and the record says it is an estimate.
       this.finish(this.estimatedUsage(), this.estimate.cost, true, 200, errorCode);
     }
+    return this.deps.usage.settled();
   }
 
   private estimatedUsage(): TokenUsage {

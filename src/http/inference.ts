@@ -2,37 +2,11 @@ import type { Context } from 'hono';
 import type { GatewayDeps, GatewayEnv } from '../deps';
 import { toGatewayError } from '../errors/gateway-error';
 import { dispatch } from '../pipeline/dispatch';
-import type { UsageSink } from '../usage/record';
 import { estimateTokens } from '../usage/estimate';
 import { readJsonBody } from './body';
 import { CallAccount } from './call-account';
 import type { InboundSpec } from './inbound';
 import { resolveRoute } from './resolve-route';
-
-/**
- * A streamed reply whose record has not yet left this process (the sink is backed up) waits for
- * it before its last bytes go out: a client never holds a whole answer whose record a crash of
- * this process could still lose.
- */
-function holdEndForRecord(
-  body: ReadableStream<Uint8Array>,
-  account: CallAccount,
-  usage: UsageSink,
-): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const { done, value } = await reader.read();
-        if (done) return controller.close();
-        if (account.finished) await usage.settled();
-        controller.enqueue(value);
-      },
-      cancel: (reason) => reader.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  );
-}
 
 /**
  * Serves one model call for any inbound API: read, authorize the model, admit against the key's
@@ -77,18 +51,16 @@ export function inference(deps: GatewayDeps, inbound: InboundSpec) {
         },
         deps.transport,
       );
-      account.served(target, firstByteAt);
-      let reply = response;
-      if (stream && response.body !== null) {
-        reply = new Response(holdEndForRecord(response.body, account, deps.usage), response);
-      } else if (account.finished) {
-        await deps.usage.settled();
-      }
-      reply.headers.set('x-vidai-provider', target.provider.id);
-      reply.headers.set('x-vidai-model', target.model);
+      // A reply that ended already (not streamed) waits until its record is safe, as the last
+      // bytes of a stream do (onEnd); usually it already is.
+      const waiting = account.served(target, firstByteAt);
+      if (waiting !== undefined) await waiting;
+      response.headers.set('x-vidai-provider', target.provider.id);
+      response.headers.set('x-vidai-model', target.model);
       const limits = deps.limiter.headers(key);
-      if (limits !== undefined) for (const name in limits) reply.headers.set(name, limits[name]!);
-      return reply;
+      if (limits !== undefined)
+        for (const name in limits) response.headers.set(name, limits[name]!);
+      return response;
     } catch (err) {
       const error = toGatewayError(err);
       account.failed(error);

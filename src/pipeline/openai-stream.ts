@@ -18,8 +18,11 @@ export interface StreamEnd {
 export interface OpenAIStreamOptions {
   dropUsageChunk: boolean;
   onUsage(usage: TokenUsage): void;
-  /** Called once, however the stream ends. */
-  onEnd(end: StreamEnd): void;
+  /**
+   * Called once, however the stream ends; for a complete stream, before the reply's last bytes
+   * go out, and if it returns a promise they wait for it (accounting keeps a record safe first).
+   */
+  onEnd(end: StreamEnd): void | Promise<void>;
   /** A failure (read error or cut) rendered as one SSE event the client's SDK will raise. */
   errorEvent(error: unknown): string;
 }
@@ -71,13 +74,26 @@ export function openaiStream(
   const drop = options.dropUsageChunk;
   let sawDone = false;
   let ended = false;
+  let cancelled = false;
   let held: Uint8Array = new Uint8Array(0);
   let reframed = '';
 
-  const end = (result: StreamEnd) => {
+  const end = (result: StreamEnd): void | Promise<void> => {
     if (ended) return;
     ended = true;
-    options.onEnd(result);
+    return options.onEnd(result);
+  };
+
+  /** [DONE] was seen: tell accounting (and wait if it asks), then send the rest and close. */
+  const finish = async (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    rest: Uint8Array,
+  ): Promise<void> => {
+    const waiting = end({ outcome: 'complete' });
+    if (waiting !== undefined) await waiting;
+    if (cancelled) return;
+    if (rest.byteLength > 0) controller.enqueue(rest);
+    controller.close();
   };
 
   const parser = new SseParser((event) => {
@@ -115,12 +131,16 @@ export function openaiStream(
         if (result.done) {
           parser.push(decoder.decode());
           if (!sawDone) return fail(controller, new StreamCutError());
-          const rest = drop ? encoder.encode(reframed) : held;
-          if (rest.byteLength > 0) controller.enqueue(rest);
-          controller.close();
-          return end({ outcome: 'complete' });
+          return finish(controller, drop ? encoder.encode(reframed) : held);
         }
         parser.push(decoder.decode(result.value, { stream: true }));
+        if (sawDone) {
+          // [DONE] is the last event: finish the reply now (everything not yet sent goes out at
+          // once), and read the upstream's end in the background so its connection goes back
+          // to the pool instead of being torn down.
+          void drain(reader);
+          return finish(controller, drop ? encoder.encode(reframed) : concat(held, result.value));
+        }
         let sent = false;
         if (drop) {
           if (reframed.length > 0) {
@@ -137,21 +157,12 @@ export function openaiStream(
             sent = true;
           }
         }
-        if (sawDone) {
-          // [DONE] is the last event: finish the reply now, and read the upstream's end in the
-          // background so its connection goes back to the pool instead of being torn down.
-          // `held` can still hold [DONE] itself when the parser saw a blank line that
-          // lastEventBoundary does not (CR line ends, or a CRLF whose LF is in the next read).
-          if (!drop && held.byteLength > 0) controller.enqueue(held);
-          controller.close();
-          void drain(reader);
-          return end({ outcome: 'complete' });
-        }
         if (sent) return;
       }
     },
     cancel(reason) {
-      end({ outcome: 'cancelled' });
+      cancelled = true;
+      void end({ outcome: 'cancelled' });
       return reader.cancel(reason);
     },
   });

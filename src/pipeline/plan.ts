@@ -19,7 +19,11 @@ export interface ForwardPlan {
   signal: AbortSignal | undefined;
   timeoutMs: number;
   onUsage(usage: TokenUsage | undefined): void;
-  onEnd(end: StreamEnd): void;
+  /**
+   * Once, when the reply ends. A promise it returns holds back a stream's last bytes until it
+   * settles (so the caller never has a whole answer whose record could still be lost).
+   */
+  onEnd(end: StreamEnd): void | Promise<void>;
   /** Renders a failure after the reply began, as an SSE event in the caller's format. */
   streamErrorEvent(error: unknown, providerId: string): string;
 }
