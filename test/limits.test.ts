@@ -239,6 +239,19 @@ describe('limit changes', () => {
     }
   });
 
+  it('an expired team makes its keys 401 key_expired', async () => {
+    const team = (await (
+      await gateway.admin('/teams', {
+        method: 'POST',
+        body: JSON.stringify({ name: 'past', expires_at: Date.now() - 1000 }),
+      })
+    ).json()) as { id: string };
+    const { key } = await gateway.createKey({ name: 'old', models: ['*'], team_id: team.id });
+    const res = await chat(key);
+    expect(res.status).toBe(401);
+    expect((await jsonOf(res)).error.code).toBe('key_expired');
+  });
+
   it('a deleted team’s keys are refused by every worker within a second', async () => {
     const team = (await (
       await gateway.admin('/teams', { method: 'POST', body: JSON.stringify({ name: 'gone' }) })
