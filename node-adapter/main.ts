@@ -1,7 +1,8 @@
 import cluster from 'node:cluster';
-import { EXIT_CANNOT_START, runPrimary, type WorkerMessage } from './primary';
+import type { PrimaryMessage, WorkerMessage } from './messages';
+import { EXIT_CANNOT_START, runPrimary } from './primary';
 import { readSettings } from './settings';
-import { startGateway } from './worker';
+import { startGateway, type RunningGateway } from './worker';
 
 /** `npm start`: the primary forks the workers; each worker serves the app. */
 const settings = (() => {
@@ -16,16 +17,25 @@ const settings = (() => {
 if (cluster.isPrimary) {
   runPrimary(settings);
 } else {
-  const gateway = await startGateway(settings, process.env).catch((err: NodeJS.ErrnoException) => {
-    process.stderr.write(`vidai: worker could not start: ${err.code ?? err.message}\n`);
-    process.exit(EXIT_CANNOT_START);
-  });
-  process.send?.({ type: 'listening', port: gateway.port } satisfies WorkerMessage);
-  const drain = () => void gateway.drain().then(() => process.exit(0));
-  process.on('message', (message: WorkerMessage) => {
+  // Listen for shutdown before start-up finishes: a worker still starting (a crashed one's
+  // replacement) must drain too, or the primary would wait for it until its deadline.
+  const worker: { gateway?: RunningGateway; stopping: boolean } = { stopping: false };
+  const drain = () => {
+    worker.stopping = true;
+    void worker.gateway?.drain().then(() => process.exit(0));
+  };
+  process.on('message', (message: PrimaryMessage) => {
     if (message.type === 'shutdown') drain();
+    else worker.gateway?.receive(message);
   });
   // A terminal's Ctrl-C reaches the whole process group; the primary coordinates, workers drain.
   process.on('SIGINT', drain);
   process.on('SIGTERM', drain);
+  const gateway = await startGateway(settings, process.env).catch((err: NodeJS.ErrnoException) => {
+    process.stderr.write(`vidai: worker could not start: ${err.code ?? err.message}\n`);
+    process.exit(EXIT_CANNOT_START);
+  });
+  worker.gateway = gateway;
+  process.send?.({ type: 'listening', port: gateway.port } satisfies WorkerMessage);
+  if (worker.stopping) drain();
 }

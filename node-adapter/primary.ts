@@ -3,14 +3,14 @@ import { routeUnavailable } from '../src/config/compile';
 import { ConfigError } from '../src/config/schema';
 import { ensureAdminKey } from './admin-key';
 import { loadConfig } from './config-file';
+import { startCounterHost } from './counter-host';
 import { createLogger } from './log';
+import type { PrimaryMessage, WorkerMessage } from './messages';
 import { settingsEnv, type Settings } from './settings';
 import { migrateSqlite } from './sqlite';
 
 /** A worker that cannot start at all (port taken, database unreadable) exits with this; no restart helps. */
 export const EXIT_CANNOT_START = 78;
-
-export type WorkerMessage = { type: 'listening'; port: number } | { type: 'shutdown' };
 
 function banner(settings: Settings, port: number, adminKeySource: string): string {
   const config = loadConfig(settings.configPath, process.env);
@@ -37,8 +37,9 @@ function banner(settings: Settings, port: number, adminKeySource: string): strin
 
 /**
  * The cluster primary: validates the config and migrates the database once, before any worker
- * exists; forks one worker per core; restarts crashed workers; on SIGTERM/SIGINT asks each
- * worker to drain and exits when all have.
+ * exists; hosts the counter authority and the usage writer (counter-host.ts); forks one worker
+ * per core; restarts crashed workers; on SIGTERM/SIGINT asks each worker to drain, and once
+ * every worker is gone (and all it sent has been read) writes the last usage records and exits.
  */
 export function runPrimary(settings: Settings): void {
   const log = createLogger('primary');
@@ -50,6 +51,12 @@ export function runPrimary(settings: Settings): void {
   }
   migrateSqlite(settings.dbPath);
   const adminKey = ensureAdminKey(settings.adminKey, settings.adminKeyPath);
+  const host = startCounterHost(settings.dbPath, log);
+  const exit = (code: number) => {
+    host.close();
+    log.flush();
+    process.exit(code);
+  };
 
   cluster.setupPrimary({ silent: false });
   const env = settingsEnv(settings);
@@ -61,8 +68,10 @@ export function runPrimary(settings: Settings): void {
   const fork = (): Worker => {
     const worker = cluster.fork(env);
     worker.on('message', (message: WorkerMessage) => {
-      if (message.type !== 'listening') return;
+      if (host.handle(worker, message) || message.type !== 'listening') return;
       listening.add(worker.id);
+      // It was still starting when shutdown began (a message sent then could be lost).
+      if (shuttingDown) return void worker.send({ type: 'shutdown' } satisfies PrimaryMessage);
       if (!announced && listening.size >= settings.workers) {
         announced = true;
         process.stdout.write(banner(settings, message.port, adminKey.source));
@@ -71,44 +80,52 @@ export function runPrimary(settings: Settings): void {
     return worker;
   };
 
+  // A worker is gone for good once it has exited and its channel is closed: 'disconnect' comes
+  // after every message it sent has been handled, so its records are all in the writer by then.
+  const allGone = () => {
+    if (shuttingDown && Object.keys(cluster.workers ?? {}).length === 0) {
+      log.info('stopped');
+      exit(0);
+    }
+  };
+  cluster.on('disconnect', (worker) => {
+    host.workerGone(worker);
+    allGone();
+  });
   cluster.on('exit', (worker, code, signal) => {
     listening.delete(worker.id);
-    if (shuttingDown) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) {
-        log.info('stopped');
-        log.flush();
-        process.exit(0);
-      }
-      return;
-    }
+    if (shuttingDown) return allGone();
     log.error('worker_exited', { worker: worker.id, code, signal });
-    if (code === EXIT_CANNOT_START) {
-      log.flush();
-      process.exit(1);
-    }
+    if (code === EXIT_CANNOT_START) exit(1);
     // A crash loop (e.g. the port is taken) must not spin: give up after 10 exits in 10 s.
     const now = Date.now();
     restarts.push(now);
     while (restarts.length > 0 && (restarts[0] ?? now) < now - 10_000) restarts.shift();
     if (restarts.length > 10) {
       process.stderr.write('vidai: workers keep exiting; giving up (see the log above)\n');
-      log.flush();
-      process.exit(1);
+      exit(1);
     }
-    setTimeout(fork, Math.min(1000, 50 * restarts.length));
+    setTimeout(
+      () => {
+        if (!shuttingDown) fork();
+      },
+      Math.min(1000, 50 * restarts.length),
+    );
   });
 
   const shutdown = () => {
     if (shuttingDown) return;
     shuttingDown = true;
     log.info('draining', { workers: Object.keys(cluster.workers ?? {}).length });
-    for (const worker of Object.values(cluster.workers ?? {}))
-      worker?.send({ type: 'shutdown' } satisfies WorkerMessage);
+    for (const worker of Object.values(cluster.workers ?? {})) {
+      if (worker !== undefined && listening.has(worker.id))
+        worker.send({ type: 'shutdown' } satisfies PrimaryMessage);
+    }
     setTimeout(() => {
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
-      process.exit(1);
+      exit(1);
     }, settings.drainMs + 5_000).unref();
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    allGone();
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

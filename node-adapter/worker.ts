@@ -1,24 +1,32 @@
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { serve } from '@hono/node-server';
 import { createApp } from '../src/app';
+import { Limiter } from '../src/policy/limiter';
 import { PolicyStore } from '../src/policy/policy-store';
 import { loadConfig } from './config-file';
 import { readAdminKey } from './admin-key';
 import { createLogger } from './log';
+import type { PrimaryMessage } from './messages';
+import { primaryChannel } from './primary-channel';
 import type { Settings } from './settings';
 import { openSqlite } from './sqlite';
 import { undiciTransport } from './undici-transport';
 
 export interface RunningGateway {
   port: number;
+  /** Messages from the primary (lease grants). */
+  receive(message: PrimaryMessage): void;
   /** Stops accepting, lets in-flight requests (streams included) finish, then releases everything. */
   drain(): Promise<void>;
 }
 
 /** How often each process checks the policy version: well inside the 1 s revocation bound. */
 const POLICY_POLL_MS = 250;
+/** How often spent and expired leases go back to the primary, for other workers to use. */
+const LEASE_SWEEP_MS = 250;
 
 /** One serving process: the Hono app over node:http, with its own SQLite reader and upstream pool. */
 export async function startGateway(
@@ -35,11 +43,22 @@ export async function startGateway(
   policy.startPolling(POLICY_POLL_MS);
   const adminKey = readAdminKey(settings.adminKey, settings.adminKeyPath);
   const transport = undiciTransport();
+  const primary = primaryChannel();
+  const limiter = new Limiter(
+    primary,
+    () => performance.now(),
+    (err) =>
+      log.error('lease_refill_failed', { error: err instanceof Error ? err.message : 'unknown' }),
+  );
+  primary.onRecall = (counter) => limiter.recall(counter);
+  limiter.startSweeping(LEASE_SWEEP_MS);
   const app = createApp({
     config,
     db: sqlite.db,
     policy,
     transport,
+    limiter,
+    usage: primary,
     adminKeyHash:
       adminKey === undefined ? undefined : createHash('sha256').update(adminKey).digest('hex'),
     log,
@@ -60,13 +79,19 @@ export async function startGateway(
       server.close(() => {
         clearTimeout(force);
         policy.stopPolling();
-        void transport.close().finally(() => {
-          sqlite.close();
-          log.flush();
-          resolve();
-        });
+        limiter.stopSweeping();
+        limiter.sweep();
+        void transport
+          .close()
+          // Every record must have left this process before it exits.
+          .then(() => primary.settled())
+          .finally(() => {
+            sqlite.close();
+            log.flush();
+            resolve();
+          });
       });
       server.closeIdleConnections();
     }));
-  return { port: (server.address() as AddressInfo).port, drain };
+  return { port: (server.address() as AddressInfo).port, receive: primary.receive, drain };
 }

@@ -3,8 +3,10 @@ import type { GatewayDb } from './db/database';
 import type { InboundFormat } from './errors/render';
 import type { HealthRegistry } from './pipeline/health';
 import type { Transport } from './pipeline/transport';
+import type { Limiter } from './policy/limiter';
 import type { PolicyStore } from './policy/policy-store';
 import type { KeyPolicy } from './policy/snapshot';
+import type { UsageSink } from './usage/record';
 
 /** Log fields are flat values: no request bodies, no headers, so nothing secret can slip in. */
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
@@ -22,6 +24,10 @@ export interface GatewayDeps {
   policy: PolicyStore;
   /** The pooled upstream client. */
   transport: Transport;
+  /** Rate limits and budgets: spends local leases from the runtime's counter authority. */
+  limiter: Limiter;
+  /** Where usage records go, off the request path. */
+  usage: UsageSink;
   /** SHA-256 (hex) of the admin key; undefined turns the admin API off. */
   adminKeyHash: string | undefined;
   log: Logger;

@@ -15,15 +15,9 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
-function admin(path: string, init: RequestInit = {}, token = gateway.adminKey) {
-  return fetch(`${gateway.url}/admin${path}`, {
-    ...init,
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      ...init.headers,
-    },
-  });
+function admin(path: string, init: RequestInit = {}, token?: string) {
+  if (token === undefined) return gateway.admin(path, init);
+  return gateway.admin(path, { ...init, headers: { authorization: `Bearer ${token}` } });
 }
 
 /** Sends enough requests that both workers answer (connections are spread round-robin). */

@@ -101,4 +101,17 @@ describe('SIGTERM', () => {
     expect(text).toBe(MOCK_REPLY);
     expect(await exit).toBe(0);
   });
+
+  it('still exits 0 when it comes while a crashed worker is being replaced', async () => {
+    for (const delayMs of [20, 300]) {
+      const gateway = await startGateway({
+        config: openaiUpstreamConfig(upstream.url),
+        workers: 2,
+      });
+      process.kill(gateway.workerPids()[0]!, 'SIGKILL');
+      // Right after the crash (the replacement is about to be forked) and while it starts.
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      expect(await gateway.stop('SIGTERM'), gateway.output()).toBe(0);
+    }
+  });
 });

@@ -6,7 +6,12 @@ import { compileConfig } from '../src/config/compile';
 import { parseConfig } from '../src/config/schema';
 import { schema } from '../src/db/schema';
 import type { Logger } from '../src/deps';
+import { insertUsage, spendBetween } from '../src/db/usage-repo';
 import { fetchTransport } from '../src/pipeline/fetch-transport';
+import { CounterAuthority } from '../src/policy/counter-authority';
+import { inProcessCounters } from '../src/policy/in-process-counters';
+import { Limiter } from '../src/policy/limiter';
+import { reconciliationOf } from '../src/usage/record';
 import { PolicyStore } from '../src/policy/policy-store';
 import { sha256Hex } from '../src/util/crypto';
 
@@ -24,6 +29,14 @@ async function build(env: Env): Promise<App> {
   const db = drizzle(env.DB, { schema });
   const secrets = env as unknown as Record<string, string | undefined>;
   const adminKey = secrets.VIDAI_ADMIN_KEY;
+  const logError = (event: string) => (err: unknown) =>
+    log.error(event, { error: err instanceof Error ? err.name : 'unknown' });
+  // Until the Durable Object counters (issue 6): limits hold per isolate, and records are
+  // written one by one, not batched.
+  const authority = new CounterAuthority({
+    now: () => performance.now(),
+    loadSpend: (subject, from, to) => spendBetween(db, subject, from, to),
+  });
   return createApp({
     config: compileConfig(parseConfig(parse(configText)), secrets),
     db,
@@ -31,6 +44,14 @@ async function build(env: Env): Promise<App> {
       log.error('policy_refresh_failed', { error: err instanceof Error ? err.name : 'unknown' }),
     ),
     transport: fetchTransport((request) => fetch(request)),
+    limiter: new Limiter(inProcessCounters(authority), () => performance.now(), logError('lease')),
+    usage: {
+      record: (record, reservations) => {
+        authority.reconcile(reconciliationOf(record, reservations));
+        insertUsage(db, [record]).catch(logError('usage_write_failed'));
+      },
+      settled: () => undefined,
+    },
     adminKeyHash: adminKey ? await sha256Hex(adminKey) : undefined,
     log,
   });

@@ -11,7 +11,19 @@ import {
   listKeyViews,
   parseInput,
   revokeKeyById,
+  updateKeyById,
+  updateKeyInput,
 } from './keys';
+import {
+  createTeam,
+  createTeamInput,
+  deleteTeamById,
+  listTeamViews,
+  teamViewById,
+  updateTeamById,
+  updateTeamInput,
+} from './teams';
+import { usageReport } from './usage';
 
 function adminAuth(deps: GatewayDeps): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
@@ -29,25 +41,58 @@ function adminAuth(deps: GatewayDeps): MiddlewareHandler<GatewayEnv> {
   };
 }
 
+const BODY_LIMIT = 64 * 1024;
+
 /** The control plane's HTTP face. Writes go to the database; workers see them via the policy version. */
 export function adminRoutes(deps: AppDeps): Hono<GatewayEnv> {
   const admin = new Hono<GatewayEnv>();
   admin.use('*', adminAuth(deps));
-  admin.post('/keys', async (c) => {
-    const { json } = await readJsonBody(c, 64 * 1024);
-    const created = await createKey(deps.db, deps.config, parseInput(createKeyInput, json));
+  /** After a write: this process sees it at once; the others within a poll interval. */
+  const written = async <T extends { id: string }>(event: string, result: T): Promise<T> => {
     await deps.policy.refresh();
-    deps.log.info('key_created', { key_id: created.id });
-    return c.json(created, 201);
+    deps.log.info(event, { id: result.id });
+    return result;
+  };
+
+  admin.post('/keys', async (c) => {
+    const { json } = await readJsonBody(c, BODY_LIMIT);
+    const input = parseInput(createKeyInput, json);
+    return c.json(await written('key_created', await createKey(deps.db, deps.config, input)), 201);
   });
   admin.get('/keys', async (c) => c.json({ object: 'list', data: await listKeyViews(deps.db) }));
   admin.get('/keys/:id', async (c) => c.json(await keyViewById(deps.db, c.req.param('id'))));
-  admin.delete('/keys/:id', async (c) => {
-    const revoked = await revokeKeyById(deps.db, c.req.param('id'));
-    await deps.policy.refresh();
-    deps.log.info('key_revoked', { key_id: revoked.id });
-    return c.json(revoked);
+  admin.patch('/keys/:id', async (c) => {
+    const { json } = await readJsonBody(c, BODY_LIMIT);
+    const input = parseInput(updateKeyInput, json);
+    const updated = await updateKeyById(deps.db, deps.config, c.req.param('id'), input);
+    return c.json(await written('key_updated', updated));
   });
+  admin.delete('/keys/:id', async (c) =>
+    c.json(await written('key_revoked', await revokeKeyById(deps.db, c.req.param('id')))),
+  );
+
+  admin.post('/teams', async (c) => {
+    const { json } = await readJsonBody(c, BODY_LIMIT);
+    const input = parseInput(createTeamInput, json);
+    return c.json(
+      await written('team_created', await createTeam(deps.db, deps.config, input)),
+      201,
+    );
+  });
+  admin.get('/teams', async (c) => c.json({ object: 'list', data: await listTeamViews(deps.db) }));
+  admin.get('/teams/:id', async (c) => c.json(await teamViewById(deps.db, c.req.param('id'))));
+  admin.patch('/teams/:id', async (c) => {
+    const { json } = await readJsonBody(c, BODY_LIMIT);
+    const input = parseInput(updateTeamInput, json);
+    const updated = await updateTeamById(deps.db, deps.config, c.req.param('id'), input);
+    return c.json(await written('team_updated', updated));
+  });
+  admin.delete('/teams/:id', async (c) =>
+    c.json(await written('team_deleted', await deleteTeamById(deps.db, c.req.param('id')))),
+  );
+
+  admin.get('/usage', async (c) => c.json(await usageReport(deps.db, c.req.query())));
+
   // This process's view: each worker keeps its own breakers, so `instance` names which one answered.
   admin.get('/health', (c) =>
     c.json({ object: 'list', instance: instanceId, data: deps.health.view() }),

@@ -1,4 +1,5 @@
 import { catalog, type CatalogRow, type ProviderKind } from '../providers/catalog';
+import { maxPrice, tablePrice, type Price } from '../usage/cost';
 import type { JsonObject } from '../util/json';
 import type { GatewayConfigFile, strategies } from './schema';
 
@@ -29,6 +30,8 @@ export interface RouteTarget {
   weight: number;
   /** Fields set over the caller's body when this target serves it; undefined when none. */
   params: Readonly<JsonObject> | undefined;
+  /** From the config, else the price table; undefined: not priced (costs nothing). */
+  price: Price | undefined;
 }
 
 export type Strategy = (typeof strategies)[number];
@@ -60,6 +63,8 @@ export interface Route {
   strategy: Strategy;
   timeouts: RouteTimeouts;
   retry: RetryPolicy;
+  /** The dearest price of its targets: what budgets reserve before the call. */
+  estimatePrice: Price | undefined;
 }
 
 export interface BreakerSettings {
@@ -78,6 +83,8 @@ export interface GatewayConfig {
   /** Ceiling for the per-request timeout header. */
   maxTimeoutMs: number;
   breaker: BreakerSettings;
+  /** Output tokens reserved for requests that set no max_tokens. */
+  defaultMaxTokens: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -109,13 +116,30 @@ function compileProvider(
 const MAX_DEFAULT_ATTEMPTS = 10;
 
 type ModelEntry = GatewayConfigFile['models'][number];
+type PriceEntry = NonNullable<ModelEntry['price']>;
+
+function compilePrice(price: PriceEntry | undefined, upstreamModel: string): Price | undefined {
+  if (price === undefined) return tablePrice(upstreamModel);
+  return {
+    input: price.input,
+    output: price.output,
+    cachedInput: price.cached_input ?? price.input,
+    cacheWrite: price.cache_write ?? price.input,
+  };
+}
 
 function compileTargets(
   model: ModelEntry,
   providers: ReadonlyMap<string, ProviderRuntime>,
 ): RouteTarget[] {
   const entries = model.targets ?? [
-    { provider: model.provider ?? '', model: model.model, weight: 1, params: undefined },
+    {
+      provider: model.provider ?? '',
+      model: model.model,
+      weight: 1,
+      params: undefined,
+      price: model.price,
+    },
   ];
   return entries.map((entry) => {
     const provider = providers.get(entry.provider);
@@ -130,6 +154,7 @@ function compileTargets(
       key: `${provider.id}/${upstreamModel}`,
       weight: entry.weight,
       params: params !== undefined && Object.keys(params).length > 0 ? params : undefined,
+      price: compilePrice(entry.price, upstreamModel),
     };
   });
 }
@@ -163,6 +188,7 @@ function compileRoute(
       maxBackoffMs: model.retry?.max_backoff_ms ?? 8_000,
       maxRetryAfterMs: model.retry?.max_retry_after_ms ?? 30_000,
     },
+    estimatePrice: maxPrice(targets.map((target) => target.price)),
   };
 }
 
@@ -187,6 +213,7 @@ export function compileConfig(file: GatewayConfigFile, env: Env): GatewayConfig 
       cooldownMs: breaker.cooldown_ms,
       maxCooldownMs: breaker.max_cooldown_ms,
     },
+    defaultMaxTokens: file.accounting.default_max_tokens,
   };
 }
 

@@ -26,6 +26,21 @@ const providerSchema = z.strictObject({
     .optional(),
 });
 
+const usdPerMillion = z.number().nonnegative().max(1_000_000);
+
+/** USD per million tokens; cached input and cache writes default to the input price. */
+const priceSchema = z.strictObject({
+  input: usdPerMillion,
+  output: usdPerMillion,
+  cached_input: usdPerMillion.optional(),
+  cache_write: usdPerMillion.optional(),
+});
+
+const accountingSchema = z.strictObject({
+  /** Output tokens reserved for a request that sets no max_tokens (reconciled afterwards). */
+  default_max_tokens: z.number().int().positive().max(10_000_000).default(4096),
+});
+
 const ms = z.number().int().positive().max(3_600_000);
 
 /** Per-alias timeouts in milliseconds; each defaults to the server's (see README, "Timeouts"). */
@@ -64,6 +79,8 @@ const targetSchema = z.strictObject({
       message: `params may not set ${reservedParams.join(' or ')}`,
     })
     .optional(),
+  /** Overrides the built-in price table for this target (src/usage/price-table.ts). */
+  price: priceSchema.optional(),
 });
 
 export const strategies = ['fallback', 'weighted', 'latency'] as const;
@@ -82,6 +99,8 @@ const modelSchema = z
       .default('fallback'),
     timeouts: timeoutsSchema.optional(),
     retry: retrySchema.optional(),
+    /** With `provider`: overrides the built-in price table (src/usage/price-table.ts). */
+    price: priceSchema.optional(),
   })
   .superRefine((model, ctx) => {
     if ((model.provider === undefined) === (model.targets === undefined)) {
@@ -96,6 +115,13 @@ const modelSchema = z
         code: 'custom',
         path: ['model'],
         message: 'with targets, set model on each target',
+      });
+    }
+    if (model.targets !== undefined && model.price !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['price'],
+        message: 'with targets, set price on each target',
       });
     }
     if (model.strategy === 'weighted' && model.targets?.every((target) => target.weight === 0)) {
@@ -143,6 +169,7 @@ export const configSchema = z
   .strictObject({
     server: serverSchema.default(serverDefaults),
     breaker: breakerSchema.default(breakerSchema.parse({})),
+    accounting: accountingSchema.default({ default_max_tokens: 4096 }),
     providers: z.array(providerSchema).min(1),
     models: z.array(modelSchema).min(1),
   })

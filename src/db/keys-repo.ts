@@ -6,6 +6,13 @@ export type KeyRow = typeof virtualKeys.$inferSelect;
 export type NewKeyRow = typeof virtualKeys.$inferInsert;
 /** A key as the admin API shows it: everything but the hash. */
 export type KeyInfo = Omit<KeyRow, 'keyHash'>;
+/** What an admin may change on a live key. */
+export type KeyPatch = Partial<
+  Pick<
+    KeyRow,
+    'name' | 'models' | 'expiresAt' | 'teamId' | 'rpm' | 'tpm' | 'budgetUsd' | 'budgetPeriod'
+  >
+>;
 
 const infoColumns = {
   id: virtualKeys.id,
@@ -15,6 +22,11 @@ const infoColumns = {
   expiresAt: virtualKeys.expiresAt,
   createdAt: virtualKeys.createdAt,
   revokedAt: virtualKeys.revokedAt,
+  teamId: virtualKeys.teamId,
+  rpm: virtualKeys.rpm,
+  tpm: virtualKeys.tpm,
+  budgetUsd: virtualKeys.budgetUsd,
+  budgetPeriod: virtualKeys.budgetPeriod,
 };
 
 export async function insertKey(db: GatewayDb, row: NewKeyRow): Promise<void> {
@@ -27,6 +39,20 @@ export async function listKeys(db: GatewayDb): Promise<KeyInfo[]> {
 
 export async function getKey(db: GatewayDb, id: string): Promise<KeyInfo | undefined> {
   const rows = await db.select(infoColumns).from(virtualKeys).where(eq(virtualKeys.id, id));
+  return rows[0];
+}
+
+/** Changes a live key; undefined when there is no such live key. */
+export async function updateKey(
+  db: GatewayDb,
+  id: string,
+  patch: KeyPatch,
+): Promise<KeyInfo | undefined> {
+  const rows = await db
+    .update(virtualKeys)
+    .set(patch)
+    .where(and(eq(virtualKeys.id, id), isNull(virtualKeys.revokedAt)))
+    .returning(infoColumns);
   return rows[0];
 }
 

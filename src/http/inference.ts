@@ -1,55 +1,82 @@
 import type { Context } from 'hono';
 import type { AppDeps, GatewayEnv } from '../deps';
+import { toGatewayError } from '../errors/gateway-error';
 import { dispatch } from '../pipeline/dispatch';
 import { requestTotalMs, TIMEOUT_HEADER } from '../pipeline/timeouts';
+import { estimateTokens } from '../usage/estimate';
 import { readJsonBody } from './body';
+import { CallAccount } from './call-account';
 import type { InboundSpec } from './inbound';
 import { resolveRoute } from './resolve-route';
 
-/** Serves one model call for any inbound API: read, authorize the model, dispatch, label the reply. */
+/**
+ * Serves one model call for any inbound API: read, authorize the model, admit against the key's
+ * limits, dispatch, account for it, label the reply. Every response of a limited key carries
+ * OpenAI's x-ratelimit-* headers.
+ */
 export function inference(deps: AppDeps, inbound: InboundSpec) {
   return async (c: Context<GatewayEnv>): Promise<Response> => {
     c.set('inbound', inbound.format);
-    const { raw, json } = await readJsonBody(c, deps.config.maxBodyBytes);
-    const { model, stream } = inbound.read(json);
-    const route = resolveRoute(deps.config, c.get('key'), model);
-    const totalMs = requestTotalMs(c.req.header(TIMEOUT_HEADER), route, deps.config.maxTimeoutMs);
+    const key = c.get('key');
     const requestId = c.get('requestId');
-    const clientHeaders: Record<string, string> = {};
-    for (const name of inbound.forwardHeaders) {
-      const value = c.req.header(name);
-      if (value !== undefined) clientHeaders[name] = value;
-    }
-    let served = false;
-    const { response, target, attempts } = await dispatch(
-      route,
-      {
-        inbound: inbound.format,
-        op: inbound.op,
-        body: json,
-        raw,
-        clientHeaders,
-        stream,
-        signal: c.req.raw.signal,
-        timeoutMs: route.timeouts.firstByteMs,
-        onUsage: () => {},
-        onEnd: (end) => {
-          // Failures before the reply began are thrown, and logged by the app's error handler.
-          if (end.outcome === 'error' && served) {
-            deps.log.warn('stream_failed', {
-              request_id: requestId,
-              error: end.error instanceof Error ? end.error.name : 'unknown',
-            });
-          }
+    const account = new CallAccount(deps, key, requestId);
+    try {
+      const { raw, json } = await readJsonBody(c, deps.config.maxBodyBytes);
+      const { model, stream } = inbound.read(json);
+      account.model = model;
+      account.streamed = stream;
+      const route = resolveRoute(deps.config, key, model);
+      const totalMs = requestTotalMs(c.req.header(TIMEOUT_HEADER), route, deps.config.maxTimeoutMs);
+      const tokens = estimateTokens(inbound.op, json, raw, deps.config.defaultMaxTokens);
+      const price = route.estimatePrice;
+      const estimate = {
+        tokens: tokens.input + tokens.output,
+        cost:
+          price === undefined
+            ? 0
+            : (tokens.input * price.input + tokens.output * price.output) / 1_000_000,
+      };
+      const admitting = deps.limiter.admit(key, estimate);
+      account.admitted(admitting instanceof Promise ? await admitting : admitting, estimate);
+      const clientHeaders: Record<string, string> = {};
+      for (const name of inbound.forwardHeaders) {
+        const value = c.req.header(name);
+        if (value !== undefined) clientHeaders[name] = value;
+      }
+      const { response, target, firstByteAt, attempts } = await dispatch(
+        route,
+        {
+          inbound: inbound.format,
+          op: inbound.op,
+          body: json,
+          raw,
+          clientHeaders,
+          stream,
+          signal: c.req.raw.signal,
+          timeoutMs: route.timeouts.firstByteMs,
+          onUsage: account.onUsage,
+          onEnd: account.onEnd,
+          streamErrorEvent: inbound.streamErrorEvent,
         },
-        streamErrorEvent: inbound.streamErrorEvent,
-      },
-      { transport: deps.transport, health: deps.health, totalMs, log: deps.log, requestId },
-    );
-    served = true;
-    response.headers.set('x-vidai-provider', target.provider.id);
-    response.headers.set('x-vidai-model', target.model);
-    response.headers.set('x-vidai-attempts', String(attempts));
-    return response;
+        { transport: deps.transport, health: deps.health, totalMs, log: deps.log, requestId },
+      );
+      // A reply that ended already (not streamed) waits until its record is safe, as the last
+      // bytes of a stream do (onEnd); usually it already is.
+      const waiting = account.served(target, firstByteAt);
+      if (waiting !== undefined) await waiting;
+      response.headers.set('x-vidai-provider', target.provider.id);
+      response.headers.set('x-vidai-model', target.model);
+      response.headers.set('x-vidai-attempts', String(attempts));
+      const limits = deps.limiter.headers(key);
+      if (limits !== undefined)
+        for (const name in limits) response.headers.set(name, limits[name]!);
+      return response;
+    } catch (err) {
+      const error = toGatewayError(err);
+      account.failed(error);
+      const limits = deps.limiter.headers(key);
+      if (limits !== undefined) Object.assign(error.headers, limits);
+      throw error;
+    }
   };
 }

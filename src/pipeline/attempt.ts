@@ -16,7 +16,7 @@ export class Attempt {
   failure: unknown;
   private committed = false;
   private discarded = false;
-  private held: (() => void)[] = [];
+  private held: (() => unknown)[] = [];
   private readonly controller = new AbortController();
   private readonly onDeadline = () => this.controller.abort();
 
@@ -46,8 +46,9 @@ export class Attempt {
       onEnd: (end) =>
         this.relay(() => {
           this.release();
-          plan.onEnd(end);
           this.onFinished(end);
+          // A promise here holds back the reply's last bytes (see ForwardPlan.onEnd).
+          return plan.onEnd(end);
         }),
       streamErrorEvent: (error, providerId) => {
         if (!this.committed) this.failure ??= error;
@@ -84,10 +85,12 @@ export class Attempt {
     this.release();
   }
 
-  private relay(report: () => void): void {
-    if (this.discarded) return;
-    if (this.committed) report();
-    else this.held.push(report);
+  /** Runs a report now if committed (returning what it returns), or holds it until commit. */
+  private relay<T>(report: () => T): T | undefined {
+    if (this.discarded) return undefined;
+    if (this.committed) return report();
+    this.held.push(report);
+    return undefined;
   }
 
   private release(): void {

@@ -94,7 +94,7 @@ function planFor(stream = false, signal?: AbortSignal) {
     signal,
     timeoutMs: 60_000,
     onUsage: (usage) => usages.push(usage),
-    onEnd: (end) => ends.push(end),
+    onEnd: (end) => void ends.push(end),
     streamErrorEvent: (error) =>
       `data: {"error":"${error instanceof Error ? error.message : 'x'}"}\n\n`,
   };

@@ -67,7 +67,7 @@ export async function forwardAnthropic(
     },
     onEnd(end) {
       plan.onUsage(usageFromOpenAI(anthropicUsage(usage)));
-      plan.onEnd(end);
+      return plan.onEnd(end);
     },
     errorEvent: (error) => plan.streamErrorEvent(error, target.provider.id),
   });

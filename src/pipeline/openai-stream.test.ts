@@ -107,7 +107,7 @@ function tap(dropUsageChunk: boolean) {
   const options = {
     dropUsageChunk,
     onUsage: (usage: TokenUsage) => run.usages.push(usage),
-    onEnd: (end: StreamEnd) => run.ends.push(end),
+    onEnd: (end: StreamEnd) => void run.ends.push(end),
     errorEvent: (error: unknown) => {
       run.errors.push(error);
       return ERROR_EVENT;
@@ -367,6 +367,30 @@ describe('openaiStream when the upstream fails', () => {
 });
 
 describe('openaiStream ending', () => {
+  it('holds back the last bytes of a complete stream until the promise onEnd returns settles', async () => {
+    for (const drop of [false, true]) {
+      let settled = false;
+      const ends: StreamEnd[] = [];
+      const stream = openaiStream(fakeSource(events).stream, {
+        ...tap(drop).options,
+        onEnd: async (end) => {
+          ends.push(end);
+          for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+          settled = true;
+        },
+      });
+      let text = '';
+      for (const bytes of await readAll(stream)) {
+        const piece = decoder.decode(bytes);
+        // Whatever carries [DONE] comes out only once onEnd's promise has settled.
+        if (piece.includes('[DONE]')) expect(settled).toBe(true);
+        text += piece;
+      }
+      expect(ends).toEqual([{ outcome: 'complete' }]);
+      expect(text.endsWith(doneEvent)).toBe(true);
+    }
+  });
+
   it('calls onEnd cancelled and cancels the source when the client cancels', async () => {
     const { run: r, options } = tap(false);
     const source = fakeSource([roleEvent, helloEvent, worldEvent, doneEvent]);

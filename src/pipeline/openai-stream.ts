@@ -11,8 +11,11 @@ export { StreamCutError, type StreamEnd } from './passthrough-stream';
 export interface OpenAIStreamOptions {
   dropUsageChunk: boolean;
   onUsage(usage: TokenUsage): void;
-  /** Called once, however the stream ends. */
-  onEnd(end: StreamEnd): void;
+  /**
+   * Called once, however the stream ends; for a complete stream, before the reply's last bytes
+   * go out, and if it returns a promise they wait for it (accounting keeps a record safe first).
+   */
+  onEnd(end: StreamEnd): void | Promise<void>;
   /** A failure (read error or cut) rendered as one SSE event the client's SDK will raise. */
   errorEvent(error: unknown): string;
   /** The upstream's own error event (`data: {"error": …}`), for accounting; it is passed on as sent. */

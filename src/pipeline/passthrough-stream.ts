@@ -33,8 +33,11 @@ export interface PassthroughOptions {
   inspect(event: SseEvent): EventVerdict;
   /** Re-frame events instead of piping bytes, so `drop` can remove some. */
   reframe: boolean;
-  /** Called once, however the stream ends. */
-  onEnd(end: StreamEnd): void;
+  /**
+   * Called once, however the stream ends; for a finished stream, before the reply's last bytes
+   * go out, and if it returns a promise they wait for it (accounting keeps a record safe first).
+   */
+  onEnd(end: StreamEnd): void | Promise<void>;
   /** A failure (read error or cut) rendered as one SSE event the client's SDK will raise. */
   errorEvent(error: unknown): string;
 }
@@ -78,13 +81,28 @@ export function passthroughStream(
   const reframe = options.reframe;
   let last: 'done' | { error: unknown } | undefined;
   let ended = false;
+  let cancelled = false;
   let held: Uint8Array = new Uint8Array(0);
   let reframed = '';
 
-  const end = (result: StreamEnd) => {
+  const end = (result: StreamEnd): void | Promise<void> => {
     if (ended) return;
     ended = true;
-    options.onEnd(result);
+    return options.onEnd(result);
+  };
+
+  /** The last event is in: tell accounting (and wait if it asks), then send the rest and close. */
+  const finish = async (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    rest: Uint8Array,
+  ): Promise<void> => {
+    const outcome: StreamEnd =
+      last === 'done' ? { outcome: 'complete' } : { outcome: 'error', ...last };
+    const waiting = end(outcome);
+    if (waiting !== undefined) await waiting;
+    if (cancelled) return;
+    if (rest.byteLength > 0) controller.enqueue(rest);
+    controller.close();
   };
 
   const parser = new SseParser((event) => {
@@ -115,18 +133,24 @@ export function passthroughStream(
         if (result.done) {
           parser.push(decoder.decode());
           if (last === undefined) return fail(controller, new StreamCutError());
-          const rest = reframe ? encoder.encode(reframed) : held;
-          if (rest.byteLength > 0) controller.enqueue(rest);
-          controller.close();
-          return end(last === 'done' ? { outcome: 'complete' } : { outcome: 'error', ...last });
+          return finish(controller, reframe ? encoder.encode(reframed) : held);
         }
         parser.push(decoder.decode(result.value, { stream: true }));
-        let sent = false;
+        if (last !== undefined) {
+          // The last event is in: everything not yet sent goes out at once (after accounting),
+          // and the upstream's end is read in the background so its connection goes back to
+          // the pool instead of being torn down.
+          void drain(reader);
+          return finish(
+            controller,
+            reframe ? encoder.encode(reframed) : concat(held, result.value),
+          );
+        }
         if (reframe) {
           if (reframed.length > 0) {
             controller.enqueue(encoder.encode(reframed));
             reframed = '';
-            sent = true;
+            return;
           }
         } else {
           const bytes = concat(held, result.value);
@@ -134,24 +158,14 @@ export function passthroughStream(
           held = bytes.subarray(boundary);
           if (boundary > 0) {
             controller.enqueue(boundary === bytes.byteLength ? bytes : bytes.subarray(0, boundary));
-            sent = true;
+            return;
           }
         }
-        if (last !== undefined) {
-          // The last event is in: finish the reply now, and read the upstream's end in the
-          // background so its connection goes back to the pool instead of being torn down.
-          // `held` can still hold that event itself when the parser saw a blank line that
-          // lastEventBoundary does not (CR line ends, or a CRLF whose LF is in the next read).
-          if (!reframe && held.byteLength > 0) controller.enqueue(held);
-          controller.close();
-          void drain(reader);
-          return end(last === 'done' ? { outcome: 'complete' } : { outcome: 'error', ...last });
-        }
-        if (sent) return;
       }
     },
     cancel(reason) {
-      end({ outcome: 'cancelled' });
+      cancelled = true;
+      void end({ outcome: 'cancelled' });
       return reader.cancel(reason);
     },
   });

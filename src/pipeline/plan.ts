@@ -27,8 +27,12 @@ export interface ForwardPlan {
   timeoutMs: number;
   /** Reported for the attempt that served the reply only. */
   onUsage(usage: TokenUsage | undefined): void;
-  /** Called exactly once per dispatched request: by the serving attempt, or with the final error. */
-  onEnd(end: StreamEnd): void;
+  /**
+   * Called exactly once per dispatched request: by the serving attempt when its reply ends, or
+   * with the final error. A promise it returns holds back a stream's last bytes until it
+   * settles (so the caller never has a whole answer whose record could still be lost).
+   */
+  onEnd(end: StreamEnd): void | Promise<void>;
   /** Renders a failure after the reply began, as an SSE event in the caller's format. */
   streamErrorEvent(error: unknown, providerId: string): string;
 }

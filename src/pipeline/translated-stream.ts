@@ -12,8 +12,8 @@ import type { StreamEnd } from './passthrough-stream';
  */
 export interface TranslatedStreamOptions {
   onUsage(usage: TokenUsage | undefined): void;
-  /** Called once, however the stream ends. */
-  onEnd(end: StreamEnd): void;
+  /** Called once, however the stream ends; a promise it returns holds back the last bytes. */
+  onEnd(end: StreamEnd): void | Promise<void>;
   errorEvent(error: unknown): string;
 }
 
@@ -30,6 +30,7 @@ export function translatedStream(
   let failure: { error: unknown } | undefined;
   let usage: ChatUsage | undefined;
   let ended = false;
+  let cancelled = false;
 
   const emit = (chunk: ChatChunk) => {
     if (chunk.usage) usage = chunk.usage;
@@ -44,11 +45,11 @@ export function translatedStream(
     }
   });
 
-  const end = (result: StreamEnd) => {
+  const end = (result: StreamEnd): void | Promise<void> => {
     if (ended) return;
     ended = true;
     options.onUsage(usage === undefined ? undefined : usageFromOpenAI(usage));
-    options.onEnd(result);
+    return options.onEnd(result);
   };
   const flush = (controller: ReadableStreamDefaultController<Uint8Array>) => {
     if (out.length === 0) return false;
@@ -82,15 +83,20 @@ export function translatedStream(
             return fail(controller, error);
           }
           out += encoder.end();
+          // The reply's last bytes wait until accounting has what it needs.
+          const waiting = end({ outcome: 'complete' });
+          if (waiting !== undefined) await waiting;
+          if (cancelled) return;
           flush(controller);
           controller.close();
-          return end({ outcome: 'complete' });
+          return;
         }
         if (flush(controller)) return;
       }
     },
     cancel(reason) {
-      end({ outcome: 'cancelled' });
+      cancelled = true;
+      void end({ outcome: 'cancelled' });
       return reader.cancel(reason);
     },
   });

@@ -1,5 +1,6 @@
 import type { GatewayDb } from '../db/database';
 import { liveKeys, readPolicyVersion } from '../db/keys-repo';
+import { liveTeams } from '../db/teams-repo';
 import { compileSnapshot, type PolicySnapshot } from './snapshot';
 
 /**
@@ -70,7 +71,8 @@ export class PolicyStore {
     const startedAt = Date.now();
     const version = await readPolicyVersion(this.db);
     if (version !== this.snapshot.version) {
-      this.snapshot = compileSnapshot(version, await liveKeys(this.db));
+      const [keys, teams] = await Promise.all([liveKeys(this.db), liveTeams(this.db)]);
+      this.snapshot = compileSnapshot(version, keys, teams);
     }
     this.checkedAt = startedAt;
     this.lastCheck = check;

@@ -1,9 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 
 /**
  * Runs the real Node adapter (dist/main.js, built by the global setup): the cluster primary,
@@ -22,10 +30,41 @@ export interface RunningGateway {
   process: ChildProcess;
   /** Everything the gateway printed so far (stdout and stderr). */
   output(): string;
+  /** Calls the admin API with the admin key. */
+  admin(path: string, init?: RequestInit): Promise<Response>;
   createKey(body: Record<string, unknown>): Promise<{ id: string; key: string }>;
   /** Runs the CLI against this gateway's database and config. */
   cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Pids of the cluster's worker processes (Linux: from /proc). */
+  workerPids(): number[];
+  /** Established connections on the gateway's port, per worker pid (Linux: from /proc). */
+  connectionsByWorker(): Map<number, number>;
+  /** Reads the gateway's database (a separate read-only connection). */
+  query<T>(sql: string, ...params: unknown[]): T[];
+  /** Waits until the usage writer has stored `count` records matching `where` (SQL). */
+  usageRows(count: number, where: string, ...params: unknown[]): Promise<void>;
+  /** Stops the gateway; `inspect` runs after it exited, before its files are removed. */
+  stop(signal?: NodeJS.Signals, inspect?: () => void | Promise<void>): Promise<number | null>;
+}
+
+/** Socket inodes of established TCP connections whose local port is `port`. */
+function establishedInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const local = fields[1];
+      if (local === undefined || fields[3] !== '01') continue;
+      if (parseInt(local.split(':').at(-1) ?? '', 16) === port) inodes.add(fields[9] ?? '');
+    }
+  }
+  return inodes;
 }
 
 export interface GatewayOptions {
@@ -83,6 +122,29 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
   });
 
+  const admin = (path: string, init: RequestInit = {}) =>
+    fetch(`${url}/admin${path}`, {
+      ...init,
+      headers: {
+        authorization: `Bearer ${adminKey}`,
+        'content-type': 'application/json',
+        ...init.headers,
+      },
+    });
+  const workerPids = () =>
+    readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  const query = <T>(sql: string, ...params: unknown[]): T[] => {
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      return db.prepare(sql).all(...params) as T[];
+    } finally {
+      db.close();
+    }
+  };
   const gateway: RunningGateway = {
     url,
     baseURL: `${url}/v1`,
@@ -92,14 +154,39 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     configPath,
     process: child,
     output: () => output,
+    admin,
     async createKey(body) {
-      const res = await fetch(`${url}/admin/keys`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
+      const res = await admin('/keys', { method: 'POST', body: JSON.stringify(body) });
       if (res.status !== 201) throw new Error(`createKey: ${res.status} ${await res.text()}`);
       return (await res.json()) as { id: string; key: string };
+    },
+    workerPids,
+    connectionsByWorker() {
+      const inodes = establishedInodes(Number(new URL(url).port));
+      const counts = new Map<number, number>();
+      for (const pid of workerPids()) {
+        let n = 0;
+        for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+          try {
+            const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+            if (inode !== undefined && inodes.has(inode)) n++;
+          } catch {
+            // the descriptor closed while we looked
+          }
+        }
+        counts.set(pid, n);
+      }
+      return counts;
+    },
+    query,
+    async usageRows(count, where, ...params) {
+      const sql = `select count(*) as n from usage_records where ${where}`;
+      for (let waited = 0; ; waited += 50) {
+        const [row] = query<{ n: number }>(sql, ...params);
+        if ((row?.n ?? 0) >= count) return;
+        if (waited > 10_000) throw new Error(`fewer than ${count} usage records where ${where}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     },
     cli: (args) =>
       new Promise((resolve) => {
@@ -112,10 +199,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         cli.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
         cli.once('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
       }),
-    async stop(signal = 'SIGTERM') {
+    async stop(signal = 'SIGTERM', inspect) {
       if (child.exitCode === null) child.kill(signal);
       const code = await exited;
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        await inspect?.();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
       return code;
     },
   };
@@ -125,6 +216,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 export interface TestConfigOptions {
   timeoutMs?: number;
   maxBodyBytes?: number;
+  /** YAML lines added to the gpt-test model (e.g. a price). */
+  gptTestExtra?: string;
   /** YAML list items appended to `providers:` and `models:`. */
   providers?: string;
   models?: string;
@@ -155,6 +248,7 @@ models:
   - name: gpt-test
     provider: up
     model: upstream-model
+${options.gptTestExtra ?? ''}
   - name: same-name
     provider: up
   - name: embed-test

@@ -245,7 +245,7 @@ async function run(kind: ProviderKind, inbound: (typeof inbounds)[number], c: Ca
         signal: undefined,
         timeoutMs: 5000,
         onUsage: (usage) => usages.push(usage),
-        onEnd: (end) => ends.push(end),
+        onEnd: (end) => void ends.push(end),
         streamErrorEvent: inbound.spec.streamErrorEvent,
       },
       { transport, health: new HealthRegistry(config), totalMs: 5000 },

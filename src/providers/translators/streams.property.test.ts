@@ -256,7 +256,7 @@ async function translate(
     inbound.translator.stream({ model: 'm' }),
     {
       onUsage: () => {},
-      onEnd: (e) => ends.push(e.outcome),
+      onEnd: (e) => void ends.push(e.outcome),
       errorEvent: () =>
         inbound.format === 'openai'
           ? formatSseEvent(

@@ -1,0 +1,115 @@
+import cluster, { type Worker } from 'node:cluster';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../src/deps';
+import { usageRecords } from '../src/db/schema';
+import { spendCondition, spendSum } from '../src/db/usage-repo';
+import { CounterAuthority } from '../src/policy/counter-authority';
+import { BatchWriter } from '../src/usage/batch-writer';
+import { reconciliationOf, type UsageRecord } from '../src/usage/record';
+import type { PrimaryMessage, WorkerMessage } from './messages';
+import { openSqlite } from './sqlite';
+
+/** How often waiting usage records are written (the most a hard kill of the node can lose). */
+export const USAGE_FLUSH_MS = 100;
+const MAX_BATCH = 1000;
+const ROWS_PER_STATEMENT = 200;
+
+/**
+ * The cluster primary's control-plane duties: it hosts the counter authority (workers acquire
+ * and return leases over IPC) and the usage writer (workers hand it every record as their
+ * request ends; it settles the record with the authority and writes records in batches, one
+ * transaction each).
+ */
+function reply(worker: Worker, message: PrimaryMessage): void {
+  if (worker.isConnected()) worker.send(message);
+}
+
+export function startCounterHost(dbPath: string, log: Logger) {
+  const sqlite = openSqlite(dbPath);
+  const db = sqlite.db;
+  const writer = new BatchWriter<UsageRecord>({
+    write: (rows) =>
+      db.transaction((tx) => {
+        for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+          tx.insert(usageRecords)
+            .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+            .run();
+        }
+      }),
+    maxBatch: MAX_BATCH,
+    maxQueued: 1_000_000,
+    onError: (err, dropped) =>
+      log.error('usage_write_failed', {
+        error: err instanceof Error ? err.message : 'unknown',
+        dropped,
+      }),
+  });
+  const authority = new CounterAuthority({
+    now: () => performance.now(),
+    // Synchronous: the writer is flushed first, so the sum includes every record settled so far.
+    loadSpend: (subject, from, to) => {
+      writer.flush();
+      const row = db
+        .select({ spent: spendSum })
+        .from(usageRecords)
+        .where(spendCondition(subject, from, to))
+        .get();
+      return Number(row?.spent ?? 0);
+    },
+    recall: (holder, counter) => {
+      const worker = cluster.workers?.[holder];
+      if (worker !== undefined) reply(worker, { type: 'recall', counter });
+    },
+  });
+  let sweeps = 0;
+  let closed = false;
+  const timer = setInterval(() => {
+    writer.flush();
+    authority.tick();
+    if (++sweeps % 50 === 0) authority.sweep();
+  }, USAGE_FLUSH_MS);
+
+  return {
+    /** Handles a worker's control-plane message; false when it is not one. */
+    handle(worker: Worker, message: WorkerMessage): boolean {
+      const holder = String(worker.id);
+      if (message.type === 'usage') {
+        writer.add(message.record);
+        authority.reconcile(reconciliationOf(message.record, message.reservations));
+        return true;
+      }
+      if (message.type === 'acquire') {
+        const { id } = message;
+        const fail = (err: unknown) => {
+          log.error('acquire_failed', { error: err instanceof Error ? err.message : 'unknown' });
+          reply(worker, { type: 'grants', id, error: 'counter authority failed' });
+        };
+        try {
+          const grants = authority.acquire(holder, message.demands, message.returns);
+          if (Array.isArray(grants)) reply(worker, { type: 'grants', id, grants });
+          else grants.then((g) => reply(worker, { type: 'grants', id, grants: g }), fail);
+        } catch (err) {
+          fail(err);
+        }
+        return true;
+      }
+      if (message.type === 'release') {
+        authority.release(message.returns);
+        return true;
+      }
+      return false;
+    },
+    /** A worker is gone and every message it sent has been handled. */
+    workerGone(worker: Worker): void {
+      authority.dropHolder(String(worker.id));
+    },
+    /** Writes every waiting record; call when no worker can send any more. */
+    close(): void {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      writer.flush();
+      sqlite.close();
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import type { Demand, Grant, LeaseReturn } from '../src/policy/counters';
+import type { SettledReservation } from '../src/policy/limiter';
+import type { UsageRecord } from '../src/usage/record';
+
+/** Worker → primary. */
+export type WorkerMessage =
+  | { type: 'listening'; port: number }
+  | { type: 'acquire'; id: number; demands: Demand[]; returns: LeaseReturn[] }
+  | { type: 'release'; returns: LeaseReturn[] }
+  | { type: 'usage'; record: UsageRecord; reservations: SettledReservation[] };
+
+/** Primary → worker. */
+export type PrimaryMessage =
+  | { type: 'shutdown' }
+  | { type: 'grants'; id: number; grants: Grant[] }
+  | { type: 'grants'; id: number; error: string }
+  /** Hand back your leases of this counter: another worker needs what they hold. */
+  | { type: 'recall'; counter: string };

@@ -1,0 +1,143 @@
+import { z } from 'zod';
+import type { GatewayDb } from '../db/database';
+import type { BudgetPeriod } from '../db/schema';
+import { spendBetween, spendSince } from '../db/usage-repo';
+import { budgetPeriod, type Subject } from '../policy/counters';
+
+/**
+ * Limits as the admin API takes and shows them, shared by keys and teams. `null` removes a
+ * limit on update; a budget without a period is per month.
+ */
+export const limitFields = {
+  rpm: z.number().int().positive().max(1e9).nullish(),
+  tpm: z.number().int().positive().max(1e12).nullish(),
+  budget_usd: z.number().positive().max(1e9).nullish(),
+  budget_period: z.enum(['day', 'month', 'lifetime']).nullish(),
+};
+
+/** When something stops working: an ISO 8601 time or epoch milliseconds. */
+export const expiresAtField = z
+  .union([z.iso.datetime({ offset: true }), z.number().int().positive()])
+  .nullish();
+
+export function toEpochMs(value: string | number | null | undefined): number | null | undefined {
+  if (value === undefined || value === null) return value;
+  return typeof value === 'number' ? value : Date.parse(value);
+}
+
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+interface LimitInput {
+  rpm?: number | null | undefined;
+  tpm?: number | null | undefined;
+  budget_usd?: number | null | undefined;
+  budget_period?: BudgetPeriod | null | undefined;
+}
+
+interface LimitColumns {
+  rpm: number | null;
+  tpm: number | null;
+  budgetUsd: number | null;
+  budgetPeriod: BudgetPeriod | null;
+}
+
+/** The columns an input sets; on update, a field left out stays as it was. */
+export function limitColumns(input: LimitInput, current?: LimitColumns): Partial<LimitColumns> {
+  const set: Partial<LimitColumns> = {};
+  if (input.rpm !== undefined) set.rpm = input.rpm;
+  if (input.tpm !== undefined) set.tpm = input.tpm;
+  if (input.budget_usd !== undefined) set.budgetUsd = input.budget_usd;
+  if (input.budget_period !== undefined) set.budgetPeriod = input.budget_period;
+  const budget = set.budgetUsd !== undefined ? set.budgetUsd : (current?.budgetUsd ?? null);
+  const period =
+    set.budgetPeriod !== undefined ? set.budgetPeriod : (current?.budgetPeriod ?? null);
+  if (budget !== null && period === null) set.budgetPeriod = 'month';
+  return set;
+}
+
+/** All four limit columns of a new key or team (absent ones are null). */
+export function newLimitColumns(input: LimitInput): LimitColumns {
+  const set = limitColumns(input);
+  return {
+    rpm: set.rpm ?? null,
+    tpm: set.tpm ?? null,
+    budgetUsd: set.budgetUsd ?? null,
+    budgetPeriod: set.budgetPeriod ?? null,
+  };
+}
+
+interface SharedInput extends LimitInput {
+  name?: string | undefined;
+  models?: string[] | undefined;
+  expires_at?: string | number | null | undefined;
+}
+
+/** What an update sets of the fields keys and teams share: name, models, expiry and limits. */
+export function sharedPatch(input: SharedInput, current: LimitColumns) {
+  const patch: Partial<
+    LimitColumns & { name: string; models: string[]; expiresAt: number | null }
+  > = limitColumns(input, current);
+  if (input.name !== undefined) patch.name = input.name;
+  if (input.models !== undefined) patch.models = [...new Set(input.models)];
+  if (input.expires_at !== undefined) patch.expiresAt = toEpochMs(input.expires_at) ?? null;
+  return patch;
+}
+
+export function limitsView(row: LimitColumns) {
+  return {
+    rpm: row.rpm,
+    tpm: row.tpm,
+    budget_usd: row.budgetUsd,
+    budget_period: row.budgetUsd === null ? null : row.budgetPeriod,
+  };
+}
+
+/**
+ * The current budget period, what was spent in it and what is left. Spend is read from the usage
+ * records, so it trails the gateway by the usage writer's flush interval and does not include
+ * reservations of requests in flight.
+ */
+export function budgetView(row: LimitColumns, spent: number, now: number) {
+  if (row.budgetUsd === null) return null;
+  const period = row.budgetPeriod ?? 'month';
+  const { start, end } = budgetPeriod(period, now);
+  return {
+    period,
+    period_start: period === 'lifetime' ? null : new Date(start).toISOString(),
+    period_end: period === 'lifetime' ? null : new Date(end).toISOString(),
+    spent_usd: spent,
+    remaining_usd: Math.max(0, row.budgetUsd - spent),
+  };
+}
+
+export async function spentInPeriod(
+  db: GatewayDb,
+  subject: Subject,
+  row: LimitColumns,
+  now: number,
+): Promise<number> {
+  if (row.budgetUsd === null) return 0;
+  const { start, end } = budgetPeriod(row.budgetPeriod ?? 'month', now);
+  return spendBetween(db, subject, start, end);
+}
+
+/** Spend in the current period for many keys or teams: one grouped query per period in use. */
+export async function spentInPeriods(
+  db: GatewayDb,
+  kind: Subject['kind'],
+  rows: ReadonlyArray<LimitColumns & { id: string }>,
+  now: number,
+): Promise<(id: string) => number> {
+  const byPeriod = new Map<BudgetPeriod, Map<string, number>>();
+  for (const row of rows) {
+    if (row.budgetUsd === null) continue;
+    const period = row.budgetPeriod ?? 'month';
+    if (!byPeriod.has(period)) {
+      byPeriod.set(period, await spendSince(db, kind, budgetPeriod(period, now).start));
+    }
+  }
+  const periodOf = new Map(rows.map((row) => [row.id, row.budgetPeriod ?? 'month'] as const));
+  return (id) => byPeriod.get(periodOf.get(id) ?? 'month')?.get(id) ?? 0;
+}

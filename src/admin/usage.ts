@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import type { GatewayDb } from '../db/database';
+import { usageSummary, type UsageGroup } from '../db/usage-repo';
+import { parseInput } from './keys';
+
+const time = z.union([
+  z.iso.datetime({ offset: true }).transform((value) => Date.parse(value)),
+  z.coerce.number().int().nonnegative(),
+]);
+
+/** GET /admin/usage query: which grouping, the range [from, to), filters, and a page. */
+export const usageQueryInput = z.strictObject({
+  group_by: z.enum(['key', 'team', 'model']).default('key'),
+  from: time.optional(),
+  to: time.optional(),
+  key_id: z.string().min(1).optional(),
+  team_id: z.string().min(1).optional(),
+  model: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** The `next_after` of the previous page. */
+  after: z.string().optional(),
+});
+
+const DAY_MS = 86_400_000;
+const groupField = { key: 'key_id', team: 'team_id', model: 'model' } as const satisfies Record<
+  UsageGroup,
+  string
+>;
+
+/** Usage and spend per key, team or model over a time range (default: the last 30 days). */
+export async function usageReport(db: GatewayDb, query: Record<string, string>) {
+  const input = parseInput(usageQueryInput, query);
+  const to = input.to ?? Date.now() + 1;
+  const from = input.from ?? to - 30 * DAY_MS;
+  const rows = await usageSummary(db, {
+    groupBy: input.group_by,
+    from,
+    to,
+    keyId: input.key_id,
+    teamId: input.team_id,
+    model: input.model,
+    after: input.after,
+    limit: input.limit + 1,
+  });
+  const page = rows.slice(0, input.limit);
+  const field = groupField[input.group_by];
+  return {
+    object: 'list',
+    group_by: input.group_by,
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+    data: page.map((row) => ({
+      [field]: input.group_by === 'team' && row.group === '' ? null : row.group,
+      requests: row.requests,
+      errors: row.errors,
+      input_tokens: row.inputTokens,
+      output_tokens: row.outputTokens,
+      cached_input_tokens: row.cachedInputTokens,
+      cache_write_tokens: row.cacheWriteTokens,
+      reasoning_tokens: row.reasoningTokens,
+      cost_usd: row.costUsd,
+    })),
+    has_more: rows.length > input.limit,
+    next_after: rows.length > input.limit ? (page.at(-1)?.group ?? null) : null,
+  };
+}
