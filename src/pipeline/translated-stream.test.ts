@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { openaiToAnthropic } from '../providers/translators/openai-to-anthropic';
+import { openaiInbound } from '../providers/translators/openai-wire';
+import { wireTargets } from '../providers/translators/test-replies';
+import type { StreamEnd } from './passthrough-stream';
+import { translatedStream } from './translated-stream';
+
+const anthropicStream = readFileSync(
+  new URL('../providers/translators/fixtures/anthropic/stream-text.sse', import.meta.url),
+);
+
+function source(): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(new Uint8Array(anthropicStream));
+      controller.close();
+    },
+  });
+}
+
+describe('translatedStream ending', () => {
+  it('holds back the reply’s last bytes until the promise onEnd returns settles', async () => {
+    let settled = false;
+    const ends: StreamEnd[] = [];
+    const stream = translatedStream(
+      source(),
+      openaiToAnthropic.stream(wireTargets().anthropic),
+      openaiInbound.stream({ model: 'm' }),
+      {
+        onUsage: () => {},
+        onEnd: async (end) => {
+          ends.push(end);
+          for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+          settled = true;
+        },
+        errorEvent: () => 'data: {"error":{"message":"x"}}\n\n',
+      },
+    );
+    const reader = stream.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const piece = decoder.decode(value);
+      if (piece.includes('[DONE]')) expect(settled).toBe(true);
+      text += piece;
+    }
+    expect(ends).toEqual([{ outcome: 'complete' }]);
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+});
