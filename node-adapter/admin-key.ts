@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ensureDir } from './sqlite';
 
 export interface AdminKey {
   key: string;
@@ -19,7 +20,7 @@ export function ensureAdminKey(fromEnv: string | undefined, path: string): Admin
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDir(dirname(path));
   const key = `vidai-admin-${randomBytes(32).toString('base64url')}`;
   try {
     writeFileSync(path, `${key}\n`, { mode: 0o600, flag: 'wx' });

@@ -32,7 +32,11 @@ if (cluster.isPrimary) {
   process.on('SIGINT', drain);
   process.on('SIGTERM', drain);
   const gateway = await startGateway(settings, process.env).catch((err: NodeJS.ErrnoException) => {
-    process.stderr.write(`vidai: worker could not start: ${err.code ?? err.message}\n`);
+    process.stderr.write(
+      err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES'
+        ? `vidai: cannot listen on ${settings.host}:${settings.port}: ${err.code}\n`
+        : `vidai: worker could not start: ${err.code ?? err.message}\n`,
+    );
     process.exit(EXIT_CANNOT_START);
   });
   worker.gateway = gateway;

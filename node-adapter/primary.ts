@@ -49,8 +49,17 @@ export function runPrimary(settings: Settings): void {
     process.stderr.write(`vidai: ${err instanceof ConfigError ? err.message : String(err)}\n`);
     process.exit(1);
   }
-  migrateSqlite(settings.dbPath);
-  const adminKey = ensureAdminKey(settings.adminKey, settings.adminKeyPath);
+  let adminKey: ReturnType<typeof ensureAdminKey>;
+  try {
+    migrateSqlite(settings.dbPath);
+    adminKey = ensureAdminKey(settings.adminKey, settings.adminKeyPath);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    process.stderr.write(
+      `vidai: cannot use the database at ${settings.dbPath} (VIDAI_DB): ${e.code ?? e.message}\n`,
+    );
+    process.exit(1);
+  }
   const host = startCounterHost(settings.dbPath, log);
   const exit = (code: number) => {
     host.close();

@@ -23,6 +23,17 @@ function positiveInt(name: string, value: string, min = 1): number {
   return n;
 }
 
+/** An admin key anyone could guess is refused: it guards every virtual key. */
+const MIN_ADMIN_KEY_LENGTH = 16;
+
+function adminKeyFrom(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (value.length < MIN_ADMIN_KEY_LENGTH) {
+    throw new Error(`VIDAI_ADMIN_KEY must be at least ${MIN_ADMIN_KEY_LENGTH} characters`);
+  }
+  return value;
+}
+
 export function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
   const { values } = parseArgs({
     args: argv,
@@ -45,7 +56,7 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
       'VIDAI_WORKERS',
       values.workers ?? env.VIDAI_WORKERS ?? String(availableParallelism()),
     ),
-    adminKey: env.VIDAI_ADMIN_KEY || undefined,
+    adminKey: adminKeyFrom(env.VIDAI_ADMIN_KEY),
     adminKeyPath: resolve(dirname(dbPath), 'admin.key'),
     drainMs: positiveInt('VIDAI_DRAIN_MS', env.VIDAI_DRAIN_MS ?? '30000'),
   };

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -18,9 +18,31 @@ export interface SqliteHandle {
   close(): void;
 }
 
+/**
+ * Creates a directory and its missing parents one level at a time. (Node's recursive mkdir
+ * spins forever under a path it cannot create, such as one inside /proc.)
+ */
+export function ensureDir(dir: string): void {
+  const missing: string[] = [];
+  let at = dir;
+  for (;;) {
+    try {
+      if (!statSync(at).isDirectory()) throw new Error(`${at} is not a directory`);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      missing.push(at);
+      const parent = dirname(at);
+      if (parent === at) break;
+      at = parent;
+    }
+  }
+  for (const path of missing.reverse()) mkdirSync(path);
+}
+
 /** WAL so that readers (every worker) never block the writer; a busy timeout for writer contention. */
 export function openSqlite(path: string): SqliteHandle {
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDir(dirname(path));
   const sqlite = new Database(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('busy_timeout = 5000');

@@ -1,3 +1,4 @@
+import { answerClientErrors } from './client-errors';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -71,6 +72,7 @@ export async function startGateway(
     s.once('error', reject);
   });
   server.keepAliveTimeout = 65_000;
+  answerClientErrors(server);
 
   let draining: Promise<void> | undefined;
   const drain = () =>

@@ -163,6 +163,23 @@ describe('tokens per minute', () => {
   });
 });
 
+describe('a request no wait would admit', () => {
+  it('is a 400 saying what to change, not a 429 a client would retry', async () => {
+    const { key } = await gateway.createKey({ name: 'tiny-tpm', models: ['*'], tpm: 500 });
+    // No max_tokens: the default (4096) is reserved, which can never fit in 500.
+    const res = await chat(key, {});
+    expect(res.status).toBe(400);
+    const error = await jsonOf(res);
+    assertMatchesSpec('ErrorResponse', error);
+    expect(error.error).toMatchObject({ code: 'request_too_large', param: 'max_tokens' });
+    expect(res.headers.get('retry-after')).toBeNull();
+    // With a max_tokens that fits, the same key is served.
+    const fits = await chat(key, { max_tokens: 100 });
+    expect(fits.status).toBe(200);
+    await fits.text();
+  });
+});
+
 describe('budgets', () => {
   it('counts streamed requests (usage Vidai asked for itself) and refuses the next one once the budget is reached', async () => {
     const reply = REPLY_TOKENS * OUTPUT_USD_PER_TOKEN;
@@ -243,10 +260,11 @@ describe('limit changes', () => {
     const team = (await (
       await gateway.admin('/teams', {
         method: 'POST',
-        body: JSON.stringify({ name: 'past', expires_at: Date.now() - 1000 }),
+        body: JSON.stringify({ name: 'past', expires_at: Date.now() + 500 }),
       })
     ).json()) as { id: string };
     const { key } = await gateway.createKey({ name: 'old', models: ['*'], team_id: team.id });
+    await new Promise((resolve) => setTimeout(resolve, 600));
     const res = await chat(key);
     expect(res.status).toBe(401);
     expect((await jsonOf(res)).error.code).toBe('key_expired');

@@ -10,7 +10,7 @@ import { startUpstream, type UpstreamServer } from './mocks/upstream-server';
 
 const mainJs = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
-function runWithConfig(config: string) {
+function runWithConfig(config: string, env: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'vidai-bad-'));
   writeFileSync(join(dir, 'c.yaml'), config);
   return spawnSync(process.execPath, [mainJs], {
@@ -20,6 +20,7 @@ function runWithConfig(config: string) {
       VIDAI_DB: join(dir, 'db'),
       VIDAI_PORT: '0',
       VIDAI_WORKERS: '1',
+      ...env,
     },
     encoding: 'utf8',
     timeout: 10_000,
@@ -38,6 +39,41 @@ describe('start-up', () => {
     expect(yaml.stderr).toContain('not valid YAML');
     const kind = runWithConfig('providers:\n  - id: a\n    kind: nope\nmodels: []\n');
     expect(kind.stderr).toMatch(/providers\[0\]\.kind: unknown provider kind/);
+  });
+
+  it('refuses a database path it cannot use, saying so, instead of hanging or dumping a stack', () => {
+    const good =
+      'providers:\n  - id: d\n    kind: mock\nmodels:\n  - name: demo\n    provider: d\n';
+    const dir = mkdtempSync(join(tmpdir(), 'vidai-db-'));
+    writeFileSync(join(dir, 'not-a-db'), 'hello, I am a text file, not SQLite at all'.repeat(20));
+    for (const db of ['/proc/nope/vidai.db', dir, join(dir, 'not-a-db')]) {
+      const result = runWithConfig(good, { VIDAI_DB: db });
+      expect(result.status, `${db}: ${result.stderr}`).toBe(1);
+      expect(result.stderr).toContain(`vidai: cannot use the database at ${db}`);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('refuses an admin key short enough to guess', () => {
+    const good =
+      'providers:\n  - id: d\n    kind: mock\nmodels:\n  - name: demo\n    provider: d\n';
+    const result = runWithConfig(good, { VIDAI_ADMIN_KEY: 'short' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('VIDAI_ADMIN_KEY must be at least 16 characters');
+  });
+
+  it('names the address when the port is taken', async () => {
+    const first = await startGateway({ config: openaiUpstreamConfig('http://127.0.0.1:9') });
+    try {
+      const port = new URL(first.url).port;
+      const good =
+        'providers:\n  - id: d\n    kind: mock\nmodels:\n  - name: demo\n    provider: d\n';
+      const result = runWithConfig(good, { VIDAI_HOST: '127.0.0.1', VIDAI_PORT: port });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(`vidai: cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
+    } finally {
+      await first.stop();
+    }
   });
 
   it('prints the address, worker count, config and database paths', async () => {

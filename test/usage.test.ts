@@ -151,6 +151,51 @@ describe('usage records', () => {
     expect(row.ttfb_ms).not.toBeNull();
   });
 
+  it('estimates an abandoned stream from what it carried, not from its reservation', async () => {
+    const chunk = (delta: object) =>
+      `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+    upstream.script({
+      status: 200,
+      headers: { 'content-type': 'text/event-stream' },
+      body: [
+        chunk({ role: 'assistant', content: '' }),
+        ...['a', 'b', 'c', 'd', 'e', 'f'].map((c) => chunk({ content: c })),
+        'data: [DONE]\n\n',
+      ],
+      gapMs: 150,
+    });
+    const abort = new AbortController();
+    const res = await fetch(`${gateway.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${key.key}`,
+        'content-type': 'application/json',
+        'x-request-id': 'abandoned-1',
+      },
+      body: JSON.stringify({
+        model: 'gpt-test',
+        stream: true,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+      signal: abort.signal,
+    });
+    const reader = res.body!.getReader();
+    let seen = '';
+    while (!seen.includes('"b"')) seen += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+    const row = await rowFor('abandoned-1');
+    expect(row).toMatchObject({ usage_estimated: 1, error_code: 'cancelled', streamed: 1 });
+    // The prompt as estimated (a few tokens), and about a token per event that came through —
+    // not the 4,096 tokens reserved for a reply with no max_tokens.
+    expect(row.input_tokens).toBeLessThan(50);
+    expect(row.output_tokens).toBeGreaterThanOrEqual(3);
+    expect(row.output_tokens).toBeLessThanOrEqual(5);
+    expect(row.cost_usd).toBeCloseTo(
+      (row.input_tokens * PRICE.input + row.output_tokens * PRICE.output) / 1e6,
+      10,
+    );
+  });
+
   it('records failures with their status and code, at no cost', async () => {
     const bad = await fetch(`${gateway.baseURL}/chat/completions`, {
       method: 'POST',
@@ -161,7 +206,7 @@ describe('usage records', () => {
     const forbidden = await fetch(`${gateway.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key.key}`, 'x-request-id': 'not-allowed-1' },
-      body: JSON.stringify({ model: 'same-name', messages: [] }),
+      body: JSON.stringify({ model: 'same-name', messages: [{ role: 'user', content: 'x' }] }),
     });
     expect(forbidden.status).toBe(403);
     // Both tries (the first and its one retry) fail.

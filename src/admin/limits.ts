@@ -15,9 +15,12 @@ export const limitFields = {
   budget_period: z.enum(['day', 'month', 'lifetime']).nullish(),
 };
 
-/** When something stops working: an ISO 8601 time or epoch milliseconds. */
+/** When something stops working: an ISO 8601 time or epoch milliseconds, in the future. */
 export const expiresAtField = z
   .union([z.iso.datetime({ offset: true }), z.number().int().positive()])
+  .refine((value) => (typeof value === 'number' ? value : Date.parse(value)) > Date.now(), {
+    message: 'must be in the future',
+  })
   .nullish();
 
 export function toEpochMs(value: string | number | null | undefined): number | null | undefined {
@@ -107,9 +110,14 @@ export function budgetView(row: LimitColumns, spent: number, now: number) {
     period,
     period_start: period === 'lifetime' ? null : new Date(start).toISOString(),
     period_end: period === 'lifetime' ? null : new Date(end).toISOString(),
-    spent_usd: spent,
-    remaining_usd: Math.max(0, row.budgetUsd - spent),
+    spent_usd: microUsd(spent),
+    remaining_usd: microUsd(Math.max(0, row.budgetUsd - spent)),
   };
+}
+
+/** Dollars to a millionth: sums of float costs carry noise past that. */
+function microUsd(usd: number): number {
+  return Math.round(usd * 1e6) / 1e6;
 }
 
 export async function spentInPeriod(

@@ -2,6 +2,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import type { AppDeps, GatewayDeps, GatewayEnv } from '../deps';
 import { GatewayError } from '../errors/gateway-error';
 import { presentedKey } from '../http/auth';
+import { methodNotAllowed } from '../http/method-not-allowed';
 import { readJsonBody } from '../http/body';
 import { constantTimeEqual, sha256Hex } from '../util/crypto';
 import {
@@ -45,7 +46,7 @@ const BODY_LIMIT = 64 * 1024;
 
 /** The control plane's HTTP face. Writes go to the database; workers see them via the policy version. */
 export function adminRoutes(deps: AppDeps): Hono<GatewayEnv> {
-  const admin = new Hono<GatewayEnv>();
+  const admin = new Hono<GatewayEnv>({ strict: false });
   admin.use('*', adminAuth(deps));
   /** After a write: this process sees it at once; the others within a poll interval. */
   const written = async <T extends { id: string }>(event: string, result: T): Promise<T> => {
@@ -97,8 +98,18 @@ export function adminRoutes(deps: AppDeps): Hono<GatewayEnv> {
   admin.get('/health', (c) =>
     c.json({ object: 'list', instance: instanceId, data: deps.health.view() }),
   );
+  for (const [path, allow] of adminMethods) admin.all(path, methodNotAllowed(allow));
   return admin;
 }
+
+const adminMethods = [
+  ['/keys', 'GET, POST'],
+  ['/keys/:id', 'GET, PATCH, DELETE'],
+  ['/teams', 'GET, POST'],
+  ['/teams/:id', 'GET, PATCH, DELETE'],
+  ['/usage', 'GET'],
+  ['/health', 'GET'],
+] as const;
 
 /** Names this process (or isolate) in health reports. */
 const instanceId = crypto.randomUUID();

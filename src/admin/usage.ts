@@ -1,12 +1,16 @@
 import { z } from 'zod';
 import type { GatewayDb } from '../db/database';
 import { usageSummary, type UsageGroup } from '../db/usage-repo';
+import { GatewayError } from '../errors/gateway-error';
 import { parseInput } from './keys';
 
-const time = z.union([
-  z.iso.datetime({ offset: true }).transform((value) => Date.parse(value)),
-  z.coerce.number().int().nonnegative(),
-]);
+const time = z.union(
+  [
+    z.iso.datetime({ offset: true }).transform((value) => Date.parse(value)),
+    z.coerce.number().int().nonnegative(),
+  ],
+  { error: 'an ISO 8601 time (2026-01-31T00:00:00Z) or epoch milliseconds' },
+);
 
 /** GET /admin/usage query: which grouping, the range [from, to), filters, and a page. */
 export const usageQueryInput = z.strictObject({
@@ -32,6 +36,9 @@ export async function usageReport(db: GatewayDb, query: Record<string, string>) 
   const input = parseInput(usageQueryInput, query);
   const to = input.to ?? Date.now() + 1;
   const from = input.from ?? to - 30 * DAY_MS;
+  if (from >= to) {
+    throw new GatewayError('invalid_request', 'from: must be before to', { param: 'from' });
+  }
   const rows = await usageSummary(db, {
     groupBy: input.group_by,
     from,

@@ -82,6 +82,8 @@ export interface GatewayConfig {
   upstreamTimeoutMs: number;
   /** Ceiling for the per-request timeout header. */
   maxTimeoutMs: number;
+  /** Origins allowed by CORS on /v1; empty: CORS off. */
+  corsOrigins: readonly string[];
   breaker: BreakerSettings;
   /** Output tokens reserved for requests that set no max_tokens. */
   defaultMaxTokens: number;
@@ -206,6 +208,7 @@ export function compileConfig(file: GatewayConfigFile, env: Env): GatewayConfig 
     maxBodyBytes: file.server.max_body_bytes,
     upstreamTimeoutMs: file.server.upstream_timeout_ms,
     maxTimeoutMs: file.server.max_timeout_ms ?? file.server.upstream_timeout_ms,
+    corsOrigins: (file.server.cors_origins ?? []).map((origin) => origin.replace(/\/+$/, '')),
     breaker: {
       failures: breaker.failures,
       errorRate: breaker.error_rate,

@@ -110,7 +110,7 @@ describe('parseConfig', () => {
     const found = issues(withChange((c) => (c.providers[0]!.kind = 'skynet')));
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(
-      /^providers\[0\]\.kind: unknown provider kind; one of: mock, openai, /,
+      /^providers\[0\]\.kind: unknown provider kind "skynet"; one of: mock, openai, /,
     );
   });
 

@@ -12,7 +12,8 @@ const id = z
 const providerSchema = z.strictObject({
   id,
   kind: z.enum(providerKinds, {
-    error: () => `unknown provider kind; one of: ${providerKinds.join(', ')}`,
+    error: (issue) =>
+      `unknown provider kind ${JSON.stringify(issue.input)}; one of: ${providerKinds.join(', ')}`,
   }),
   base_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   api_key_env: z
@@ -163,6 +164,18 @@ const serverSchema = z.strictObject({
   connect_timeout_ms: ms.default(serverDefaults.connect_timeout_ms),
   /** Ceiling for the per-request `x-vidai-timeout-ms` header; defaults to upstream_timeout_ms. */
   max_timeout_ms: z.number().int().positive().optional(),
+  /**
+   * Browser origins allowed to call /v1 (CORS), e.g. ["https://app.example.com"], or ["*"].
+   * Off by default: browsers would have to hold a virtual key.
+   */
+  cors_origins: z
+    .array(
+      z.union([
+        z.literal('*'),
+        z.url({ protocol: /^https?$/, error: 'an origin like https://app.example.com' }),
+      ]),
+    )
+    .optional(),
 });
 
 export const configSchema = z

@@ -14,6 +14,11 @@ export const errorCodes = {
     openai: 'invalid_request_error',
     anthropic: 'invalid_request_error',
   },
+  request_too_large: {
+    status: 400,
+    openai: 'invalid_request_error',
+    anthropic: 'invalid_request_error',
+  },
   body_too_large: { status: 413, openai: 'invalid_request_error', anthropic: 'request_too_large' },
   unsupported_media_type: {
     status: 415,

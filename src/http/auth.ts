@@ -40,7 +40,9 @@ export function authenticate(deps: GatewayDeps): MiddlewareHandler<GatewayEnv> {
     if (key === undefined) {
       throw new GatewayError(
         'missing_api_key',
-        'You did not provide an API key. Send it as "Authorization: Bearer <key>" or "x-api-key: <key>".',
+        c.req.header('authorization') === undefined
+          ? 'You did not provide an API key. Send it as "Authorization: Bearer <key>" or "x-api-key: <key>".'
+          : 'The Authorization header is malformed: send one header, "Authorization: Bearer <key>".',
       );
     }
     const [hash, snapshot] = await Promise.all([keyHash(key), deps.policy.current()]);

@@ -8,6 +8,35 @@ export interface JsonBody {
   json: JsonObject;
 }
 
+/**
+ * Deeper than this is refused: no API needs it (OpenAI caps JSON schemas at 10 levels), and a
+ * body nested thousands deep would overflow the stack of every JSON.stringify that touches it.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+/**
+ * Whether `raw` (valid JSON) nests objects/arrays deeper than `limit`. One pass over the
+ * structure; strings are skipped with indexOf, so a large inline image costs almost nothing.
+ */
+export function nestedDeeperThan(raw: string, limit: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw.charCodeAt(i);
+    if (ch === 34 /* " */) {
+      for (;;) {
+        i = raw.indexOf('"', i + 1);
+        if (i === -1) return false;
+        let backslashes = 0;
+        while (raw.charCodeAt(i - 1 - backslashes) === 92) backslashes++;
+        if (backslashes % 2 === 0) break;
+      }
+    } else if (ch === 123 /* { */ || ch === 91 /* [ */) {
+      if (++depth > limit) return true;
+    } else if (ch === 125 /* } */ || ch === 93 /* ] */) depth--;
+  }
+  return false;
+}
+
 function tooLarge(limit: number): GatewayError {
   return new GatewayError('body_too_large', `The request body is larger than ${limit} bytes.`);
 }
@@ -29,12 +58,40 @@ async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Pro
   }
 }
 
+/** A gzip or deflate body, decompressed as it is read; `limit` bounds the decompressed size. */
+async function readCompressed(
+  body: ReadableStream<Uint8Array> | null,
+  encoding: string,
+  limit: number,
+): Promise<string> {
+  if (encoding !== 'gzip' && encoding !== 'deflate') {
+    throw new GatewayError(
+      'unsupported_media_type',
+      `Content-Encoding '${encoding.slice(0, 40)}' is not supported; send the body uncompressed, or as gzip or deflate.`,
+    );
+  }
+  if (body === null) return '';
+  try {
+    const inflate = new DecompressionStream(encoding) as unknown as ReadableWritablePair<
+      Uint8Array,
+      Uint8Array
+    >;
+    return await readLimited(body.pipeThrough(inflate), limit);
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    throw new GatewayError('invalid_request', `The body is not valid ${encoding} data.`);
+  }
+}
+
 /** Reads a JSON object body within `limit` bytes: 413 past it, 400 for anything not an object. */
 export async function readJsonBody(c: Context, limit: number): Promise<JsonBody> {
   const declared = Number(c.req.header('content-length'));
   if (declared > limit) throw tooLarge(limit);
   let raw: string;
-  if (Number.isFinite(declared) && declared > 0) {
+  const encoding = c.req.header('content-encoding')?.trim().toLowerCase();
+  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+    raw = await readCompressed(c.req.raw.body, encoding, limit);
+  } else if (Number.isFinite(declared) && declared > 0) {
     raw = await c.req.text();
     if (raw.length > limit) throw tooLarge(limit);
   } else {
@@ -53,17 +110,60 @@ export async function readJsonBody(c: Context, limit: number): Promise<JsonBody>
   }
   if (!isObject(json))
     throw new GatewayError('invalid_request', 'The request body must be a JSON object.');
+  if (nestedDeeperThan(raw, MAX_JSON_DEPTH)) {
+    throw new GatewayError(
+      'invalid_request',
+      `The request body is nested more than ${MAX_JSON_DEPTH} levels deep.`,
+    );
+  }
   return { raw, json };
+}
+
+function invalid(field: string, message: string): GatewayError {
+  return new GatewayError('invalid_request', message, { param: field });
 }
 
 export function requireString(json: JsonObject, field: string): string {
   const value = json[field];
+  if (value === undefined || value === null) {
+    throw invalid(field, `Missing required parameter: '${field}'.`);
+  }
   if (typeof value !== 'string' || value.length === 0) {
-    throw new GatewayError('invalid_request', `Missing required parameter: '${field}'.`, {
-      param: field,
-    });
+    throw invalid(field, `'${field}' must be a non-empty string.`);
   }
   return value;
+}
+
+/** A required array with at least one element. */
+export function requireNonEmptyArray(json: JsonObject, field: string): unknown[] {
+  const value = json[field];
+  if (value === undefined || value === null) {
+    throw invalid(field, `Missing required parameter: '${field}'.`);
+  }
+  if (!Array.isArray(value)) throw invalid(field, `'${field}' must be an array.`);
+  if (value.length === 0) throw invalid(field, `'${field}' must not be empty.`);
+  return value;
+}
+
+/** Fields that, when present, must be positive whole numbers (max_tokens and the like). */
+export function optionalPositiveInts(json: JsonObject, fields: readonly string[]): void {
+  for (const field of fields) {
+    const value = json[field];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+      throw invalid(field, `'${field}' must be a positive integer.`);
+    }
+  }
+}
+
+/** Fields that, when present, must be arrays (tools, stop sequences). */
+export function optionalArrays(json: JsonObject, fields: readonly string[]): void {
+  for (const field of fields) {
+    const value = json[field];
+    if (value !== undefined && value !== null && !Array.isArray(value)) {
+      throw invalid(field, `'${field}' must be an array.`);
+    }
+  }
 }
 
 export function optionalBoolean(json: JsonObject, field: string): boolean {

@@ -2,7 +2,9 @@ import type { RouteTarget } from '../config/compile';
 import type { GatewayDeps } from '../deps';
 import type { GatewayError } from '../errors/gateway-error';
 import type { StreamEnd } from '../pipeline/openai-stream';
+import type { StreamMeter } from '../pipeline/plan';
 import type { Admission, Estimate } from '../policy/limiter';
+import type { TokenEstimate } from '../usage/estimate';
 import type { KeyPolicy } from '../policy/snapshot';
 import { costOf } from '../usage/cost';
 import type { UsageRecord } from '../usage/record';
@@ -31,6 +33,9 @@ export class CallAccount {
   private finished = false;
   private admission: Admission | undefined;
   private estimate: Estimate = { tokens: 0, cost: 0 };
+  private tokens: TokenEstimate = { input: 0, output: 0 };
+  /** Counts the events of a streamed reply, for when it ends without reporting usage. */
+  readonly meter: StreamMeter = { events: 0 };
   private usage: TokenUsage | undefined;
   private target: RouteTarget | undefined;
   private firstByteAt = 0;
@@ -42,9 +47,10 @@ export class CallAccount {
     private readonly requestId: string,
   ) {}
 
-  admitted(admission: Admission, estimate: Estimate): void {
+  admitted(admission: Admission, estimate: Estimate, tokens: TokenEstimate): void {
     this.admission = admission;
     this.estimate = estimate;
+    this.tokens = tokens;
   }
 
   readonly onUsage = (usage: TokenUsage | undefined): void => {
@@ -86,14 +92,21 @@ export class CallAccount {
       this.finish(this.usage, cost, false, 200, errorCode);
     } else {
       // The upstream said nothing of its usage (a stream cut short, or a server that does not
-      // report it): what was reserved stands, and the record says it is an estimate.
-      this.finish(this.estimatedUsage(), this.estimate.cost, true, 200, errorCode);
+      // report it): the record says it is an estimate — the prompt as estimated before the
+      // call, and for a stream one token per event it carried (a reply not streamed is
+      // charged what was reserved for it).
+      const usage = this.estimatedUsage();
+      const cost = target.price === undefined ? this.estimate.cost : costOf(usage, target.price);
+      this.finish(usage, cost, true, 200, errorCode);
     }
     return this.deps.usage.settled();
   }
 
   private estimatedUsage(): TokenUsage {
-    return { ...NO_USAGE, inputTokens: this.estimate.tokens };
+    const output = this.streamed
+      ? Math.min(this.meter.events, this.tokens.output)
+      : this.tokens.output;
+    return { ...NO_USAGE, inputTokens: this.tokens.input, outputTokens: output };
   }
 
   private finish(

@@ -5,7 +5,13 @@ import type { Operation } from '../pipeline/plan';
 import { asGatewayError } from '../pipeline/upstream-errors';
 import { formatSseEvent } from '../sse/serialize';
 import type { JsonObject } from '../util/json';
-import { optionalBoolean, requireString } from './body';
+import {
+  optionalArrays,
+  optionalBoolean,
+  optionalPositiveInts,
+  requireNonEmptyArray,
+  requireString,
+} from './body';
 
 /**
  * What differs between inbound APIs (OpenAI chat, OpenAI embeddings, later Anthropic
@@ -47,7 +53,9 @@ export const openaiChat: InboundSpec = {
   op: 'chat',
   read(json) {
     const model = requireString(json, 'model');
-    if (!Array.isArray(json.messages)) throw missing('messages');
+    requireNonEmptyArray(json, 'messages');
+    optionalPositiveInts(json, ['max_tokens', 'max_completion_tokens', 'n']);
+    optionalArrays(json, ['tools']);
     return { model, stream: optionalBoolean(json, 'stream') };
   },
   streamErrorEvent: openaiStreamError,
@@ -79,14 +87,21 @@ const anthropicHeaders = ['anthropic-version', 'anthropic-beta'] as const;
 
 function readMessages(json: JsonObject): { model: string; stream: boolean } {
   const model = requireString(json, 'model');
-  if (!Array.isArray(json.messages)) throw missing('messages');
+  requireNonEmptyArray(json, 'messages');
+  optionalArrays(json, ['tools', 'stop_sequences']);
   return { model, stream: optionalBoolean(json, 'stream') };
 }
 
 export const anthropicMessages: InboundSpec = {
   format: 'anthropic',
   op: 'chat',
-  read: readMessages,
+  // Anthropic's API requires max_tokens (https://docs.anthropic.com/en/api/messages).
+  read: (json) => {
+    const read = readMessages(json);
+    if (json.max_tokens === undefined || json.max_tokens === null) throw missing('max_tokens');
+    optionalPositiveInts(json, ['max_tokens']);
+    return read;
+  },
   streamErrorEvent: anthropicStreamError,
   forwardHeaders: anthropicHeaders,
 };

@@ -37,7 +37,11 @@ export function inference(deps: AppDeps, inbound: InboundSpec) {
             : (tokens.input * price.input + tokens.output * price.output) / 1_000_000,
       };
       const admitting = deps.limiter.admit(key, estimate);
-      account.admitted(admitting instanceof Promise ? await admitting : admitting, estimate);
+      account.admitted(
+        admitting instanceof Promise ? await admitting : admitting,
+        estimate,
+        tokens,
+      );
       const clientHeaders: Record<string, string> = {};
       for (const name of inbound.forwardHeaders) {
         const value = c.req.header(name);
@@ -56,6 +60,7 @@ export function inference(deps: AppDeps, inbound: InboundSpec) {
           timeoutMs: route.timeouts.firstByteMs,
           onUsage: account.onUsage,
           onEnd: account.onEnd,
+          meter: account.meter,
           streamErrorEvent: inbound.streamErrorEvent,
         },
         { transport: deps.transport, health: deps.health, totalMs, log: deps.log, requestId },

@@ -50,6 +50,7 @@ export async function forwardAnthropic(
     return { firstByteAt, response: new Response(bytes, { status: response.status, headers }) };
   }
   const stream = passthroughStream(response.stream(), {
+    meter: plan.meter,
     reframe: false,
     inspect(event) {
       if (event.event === 'message_stop') return 'done';

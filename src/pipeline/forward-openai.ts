@@ -65,6 +65,7 @@ export async function forwardOpenAI(
   }
   const stream = openaiStream(response.stream(), {
     dropUsageChunk,
+    meter: plan.meter,
     onUsage: plan.onUsage,
     onEnd: (end: StreamEnd) => plan.onEnd(end),
     errorEvent: (error) => plan.streamErrorEvent(error, target.provider.id),

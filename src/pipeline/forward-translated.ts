@@ -114,6 +114,7 @@ export function forwardTranslated(
         onUsage: plan.onUsage,
         onEnd: plan.onEnd,
         errorEvent: (error) => plan.streamErrorEvent(error, target.provider.id),
+        meter: plan.meter,
       },
     );
     return { firstByteAt, response: new Response(body, { status: 200, headers: sseHeaders }) };

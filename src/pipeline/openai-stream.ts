@@ -10,6 +10,7 @@ export { StreamCutError, type StreamEnd } from './passthrough-stream';
  */
 export interface OpenAIStreamOptions {
   dropUsageChunk: boolean;
+  meter?: { events: number } | undefined;
   onUsage(usage: TokenUsage): void;
   /**
    * Called once, however the stream ends; for a complete stream, before the reply's last bytes
@@ -31,6 +32,7 @@ export function openaiStream(
 ): ReadableStream<Uint8Array> {
   const drop = options.dropUsageChunk;
   return passthroughStream(source, {
+    meter: options.meter,
     reframe: drop,
     onEnd: options.onEnd,
     errorEvent: options.errorEvent,

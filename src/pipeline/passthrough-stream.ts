@@ -31,6 +31,8 @@ export type EventVerdict = 'done' | 'drop' | { error: unknown } | undefined;
 
 export interface PassthroughOptions {
   inspect(event: SseEvent): EventVerdict;
+  /** Counts the events seen (see ForwardPlan.meter). */
+  meter?: { events: number } | undefined;
   /** Re-frame events instead of piping bytes, so `drop` can remove some. */
   reframe: boolean;
   /**
@@ -107,6 +109,7 @@ export function passthroughStream(
 
   const parser = new SseParser((event) => {
     if (last !== undefined) return;
+    if (options.meter) options.meter.events++;
     const verdict = options.inspect(event);
     if (verdict === 'done' || typeof verdict === 'object') last = verdict;
     if (verdict === 'drop' && reframe) return;

@@ -33,8 +33,17 @@ export interface ForwardPlan {
    * settles (so the caller never has a whole answer whose record could still be lost).
    */
   onEnd(end: StreamEnd): void | Promise<void>;
+  /**
+   * Counts the events a streamed reply carried. A stream cut short never reports its usage;
+   * streamed deltas are about a token each, so accounting estimates its output from this.
+   */
+  meter?: StreamMeter;
   /** Renders a failure after the reply began, as an SSE event in the caller's format. */
   streamErrorEvent(error: unknown, providerId: string): string;
+}
+
+export interface StreamMeter {
+  events: number;
 }
 
 export interface ForwardResult {

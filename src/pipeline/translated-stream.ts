@@ -15,6 +15,8 @@ export interface TranslatedStreamOptions {
   /** Called once, however the stream ends; a promise it returns holds back the last bytes. */
   onEnd(end: StreamEnd): void | Promise<void>;
   errorEvent(error: unknown): string;
+  /** Counts the chunks seen (see ForwardPlan.meter). */
+  meter?: { events: number } | undefined;
 }
 
 export function translatedStream(
@@ -34,6 +36,7 @@ export function translatedStream(
 
   const emit = (chunk: ChatChunk) => {
     if (chunk.usage) usage = chunk.usage;
+    if (options.meter) options.meter.events++;
     out += encoder.push(chunk);
   };
   const parser = new SseParser((event) => {

@@ -321,13 +321,21 @@ export function limitError(
   need: number,
 ): GatewayError {
   const whose = spec.subject.kind === 'key' ? 'this API key' : "this API key's team";
+  if (spec.dimension === 'tokens' && need > spec.limit) {
+    // No wait would help: say what to change instead of a 429 clients would retry forever.
+    return new GatewayError(
+      'request_too_large',
+      `Request too large for the tokens-per-minute limit of ${whose}: it may take ${need} tokens (the prompt as estimated plus max_tokens, or the gateway's default when max_tokens is unset) and the limit is ${spec.limit}. Set a smaller max_tokens or shorten the prompt.`,
+      { param: 'max_tokens' },
+    );
+  }
   const retryMs = refusal === undefined ? LEASE_TTL_MS : refusal.retryAfterMs;
   const headers = retryHeaders(retryMs);
   const later = retryMs === null ? '' : ` Please try again in ${formatDuration(retryMs)}.`;
   if (spec.dimension === 'spend') {
     return new GatewayError(
       'insufficient_quota',
-      `You exceeded your current quota: the budget of $${spec.limit} ${periodWords[spec.period ?? 'lifetime']} for ${whose} is spent.`,
+      `You exceeded your current quota: what is left of the budget of $${spec.limit} ${periodWords[spec.period ?? 'lifetime']} for ${whose} cannot cover this request.`,
       { headers },
     );
   }

@@ -216,6 +216,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 export interface TestConfigOptions {
   timeoutMs?: number;
   maxBodyBytes?: number;
+  /** YAML lines added to `server:`. */
+  server?: string;
   /** YAML lines added to the gpt-test model (e.g. a price). */
   gptTestExtra?: string;
   /** YAML list items appended to `providers:` and `models:`. */
@@ -234,6 +236,7 @@ export function openaiUpstreamConfig(upstreamUrl: string, options: TestConfigOpt
 server:
   upstream_timeout_ms: ${options.timeoutMs ?? 2000}
   max_body_bytes: ${options.maxBodyBytes ?? 1048576}
+${options.server ?? ''}
 breaker:
 ${options.breaker ?? '  failures: 1000\n  window: 1000\n  error_rate: 1'}
 providers:

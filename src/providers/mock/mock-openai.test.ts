@@ -427,3 +427,20 @@ describe('mock OpenAI errors and routing', () => {
     expect(body.data.map((m) => m.id)).toEqual(['demo-1', 'demo-embedding-1']);
   });
 });
+
+describe('mock validation', () => {
+  it('refuses max_tokens below 1 and n other than 1, as OpenAI would refuse bad values', async () => {
+    const messages = [{ role: 'user', content: 'hi' }];
+    for (const body of [
+      { model: 'demo-1', messages, max_tokens: -3 },
+      { model: 'demo-1', messages, max_completion_tokens: 0 },
+      { model: 'demo-1', messages, n: 2 },
+    ]) {
+      const res = await post('/chat/completions', body);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { param: string } }).error.param).toBe(
+        Object.keys(body)[2],
+      );
+    }
+  });
+});

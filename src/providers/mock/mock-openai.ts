@@ -234,6 +234,25 @@ function chatCompletions(body: Json, options: MockOptions): Response {
       'missing_required_parameter',
     );
   }
+  for (const field of ['max_tokens', 'max_completion_tokens'] as const) {
+    const value = body[field];
+    if (value !== undefined && value !== null && !(Number.isInteger(value) && Number(value) >= 1)) {
+      return errorResponse(
+        400,
+        `Invalid '${field}': must be an integer >= 1.`,
+        field,
+        'invalid_value',
+      );
+    }
+  }
+  if (body.n !== undefined && body.n !== null && body.n !== 1) {
+    return errorResponse(
+      400,
+      'The demo model returns one choice: n must be 1.',
+      'n',
+      'invalid_value',
+    );
+  }
   const completion = complete(body, messages, options);
   if (body.stream === true) {
     const includeUsage =
