@@ -1,0 +1,125 @@
+import type { DrizzleD1Database } from 'drizzle-orm/d1';
+import type { schema } from '../src/db/schema';
+import { usageRecords } from '../src/db/schema';
+import type { Logger } from '../src/deps';
+import { subjectKey, type Reconciliation } from '../src/policy/counters';
+import type { SettledReservation } from '../src/policy/limiter';
+import { reconciliationOf, type UsageRecord, type UsageSink } from '../src/usage/record';
+import type { Background } from './durable-counters';
+
+/** How long a record waits for others to share its write: the most a crashed isolate can lose. */
+export const USAGE_FLUSH_MS = 100;
+/** Records per write: 20 statements of 5 rows (D1 binds at most 100 parameters a statement). */
+const MAX_BATCH = 100;
+const ROWS_PER_INSERT = 5;
+/** Records kept for another try when D1 refuses a write, at most (the oldest go first). */
+const MAX_QUEUED = 10_000;
+const RETRY_MS = [1_000, 4_000];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface UsageWriterOptions {
+  db: DrizzleD1Database<typeof schema>;
+  /** Settles finished requests with one subject's counter authority. */
+  reconcile(subject: string, reconciliations: Reconciliation[]): Promise<void>;
+  background: Background;
+  log: Logger;
+}
+
+/**
+ * Usage records from one isolate, written to D1 in batches off the request path: a record
+ * waits up to USAGE_FLUSH_MS for others, then the batch is written as one D1 batch (one
+ * transaction). Each request keeps the write of its record alive with waitUntil, so a reply
+ * that has gone out still gets its record written when the isolate is idle or being evicted.
+ * After the write (so a budget loaded later counts each record once: see README), the batch's
+ * reservations are settled with the Durable Objects that granted them.
+ */
+export function usageWriter(options: UsageWriterOptions): UsageSink {
+  const { db, log } = options;
+  let queue: UsageRecord[] = [];
+  let settling: Reconciliation[] = [];
+  let flushing: Promise<void> | undefined;
+
+  const write = async (rows: UsageRecord[]) => {
+    const inserts = [];
+    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+      inserts.push(db.insert(usageRecords).values(rows.slice(i, i + ROWS_PER_INSERT)));
+    }
+    const [first, ...rest] = inserts;
+    if (first !== undefined) await db.batch([first, ...rest]);
+  };
+
+  const settle = (reconciliations: Reconciliation[]) => {
+    const bySubject = new Map<string, Reconciliation[]>();
+    for (const rec of reconciliations) {
+      const subjects = [subjectKey({ kind: 'key', id: rec.keyId })];
+      if (rec.teamId !== null) subjects.push(subjectKey({ kind: 'team', id: rec.teamId }));
+      for (const subject of subjects) {
+        const list = bySubject.get(subject);
+        if (list === undefined) bySubject.set(subject, [rec]);
+        else list.push(rec);
+      }
+    }
+    return Promise.all(
+      [...bySubject].map(([subject, list]) =>
+        options.reconcile(subject, list).catch((err: unknown) =>
+          log.error('usage_settle_failed', {
+            error: err instanceof Error ? err.message : 'unknown',
+            records: list.length,
+          }),
+        ),
+      ),
+    );
+  };
+
+  /** Writes and settles everything waiting; false when D1 kept refusing (records stay queued). */
+  const flush = async (): Promise<boolean> => {
+    for (let attempt = 0; queue.length > 0 || settling.length > 0; ) {
+      const rows = queue.splice(0, MAX_BATCH);
+      const reconciliations = settling;
+      settling = [];
+      try {
+        await write(rows);
+      } catch (err) {
+        queue = rows.concat(queue);
+        const dropped = Math.max(0, queue.length - MAX_QUEUED);
+        if (dropped > 0) queue.splice(0, dropped);
+        log.error('usage_write_failed', {
+          error: err instanceof Error ? err.message : 'unknown',
+          dropped,
+        });
+        // The limits must not wait for D1: usage is settled with the authorities regardless.
+        await settle(reconciliations);
+        const wait = RETRY_MS[attempt++];
+        if (wait === undefined) return false;
+        await sleep(wait);
+        continue;
+      }
+      await settle(reconciliations);
+    }
+    return true;
+  };
+
+  const schedule = (): Promise<void> => {
+    flushing ??= sleep(USAGE_FLUSH_MS)
+      .then(flush)
+      .then((done) => {
+        flushing = undefined;
+        // Records that came in as the last write finished; after repeated failures they wait
+        // for the next request's flush instead.
+        if (done && (queue.length > 0 || settling.length > 0)) return schedule();
+      });
+    return flushing;
+  };
+
+  return {
+    record(record: UsageRecord, reservations: readonly SettledReservation[]) {
+      queue.push(record);
+      // Only requests that reserved from a counter have anything to settle.
+      if (reservations.length > 0) settling.push(reconciliationOf(record, reservations));
+      options.background(schedule());
+    },
+    // The write is kept alive by waitUntil, not by the reply: nothing to wait for here.
+    settled: () => undefined,
+  };
+}
