@@ -57,8 +57,7 @@ export async function workerDeps(env: Env): Promise<GatewayDeps> {
   );
   const usage = usageWriter({
     db,
-    reconcile: (subject, list) =>
-      env.COUNTERS.get(env.COUNTERS.idFromName(subject)).reconcile(list),
+    settle: (reconciliation) => counters.reconcile(reconciliation),
     background,
     log,
   });

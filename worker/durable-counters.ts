@@ -1,10 +1,12 @@
 import {
   LEASE_TTL_MS,
+  subjectKey,
   subjectKeyOfCounter,
   type CounterClient,
   type Demand,
   type Grant,
   type LeaseReturn,
+  type Reconciliation,
 } from '../src/policy/counters';
 import type { CounterObject } from './counter-object';
 
@@ -29,6 +31,11 @@ function bySubject<T extends { counter: string }>(items: readonly T[]): Map<stri
  * isolate is one holder (`holder`, random per isolate). Each call is kept alive past its
  * request with `background`, so a prefetch or a lease handed back is never cut off.
  *
+ * A finished request is settled with its key's and team's objects at once (`reconcile`), and
+ * the next acquire from the same object waits until that has arrived: the order the Node
+ * primary gets from its IPC channel, so that what one request reserved and did not use is free
+ * for the next.
+ *
  * Isolates have no timers of their own between requests, so the leases they hold would not go
  * back until the next request: after every grant, a sweep (`onLeasesDue`) is scheduled for when
  * the lease has expired, inside the request that got it.
@@ -38,8 +45,10 @@ export function durableCounters(
   holder: () => string,
   background: Background,
   onLeasesDue: () => void,
-): CounterClient {
+): CounterClient & { reconcile(reconciliation: Reconciliation): void } {
   const stub = (subject: string) => namespace.get(namespace.idFromName(subject));
+  /** Per subject: the settlements still on their way. */
+  const settling = new Map<string, Promise<void>>();
   let sweepDue = 0;
   let sweeping = false;
 
@@ -69,6 +78,7 @@ export function durableCounters(
       const grants: Grant[] = new Array<Grant>(demands.length);
       const calls = [...subjects].map(async (subject) => {
         const mine = asks.get(subject) ?? [];
+        await settling.get(subject);
         const answer = await stub(subject).acquire(
           holder(),
           mine.map((ask) => ask.demand),
@@ -88,6 +98,27 @@ export function durableCounters(
     },
     release(returns: readonly LeaseReturn[]) {
       for (const [subject, mine] of bySubject(returns)) background(stub(subject).release(mine));
+    },
+    reconcile(reconciliation: Reconciliation) {
+      const subjects = [subjectKey({ kind: 'key', id: reconciliation.keyId })];
+      if (reconciliation.teamId !== null)
+        subjects.push(subjectKey({ kind: 'team', id: reconciliation.teamId }));
+      for (const subject of subjects) {
+        const sent = (settling.get(subject) ?? Promise.resolve()).then(() =>
+          stub(subject).reconcile([reconciliation]),
+        );
+        // An acquire waits for it, but never fails for it (background logs a failure).
+        const entry: Promise<void> = sent
+          .then(
+            () => {},
+            () => {},
+          )
+          .then(() => {
+            if (settling.get(subject) === entry) settling.delete(subject);
+          });
+        settling.set(subject, entry);
+        background(sent);
+      }
     },
   };
 }

@@ -2,7 +2,7 @@ import type { DrizzleD1Database } from 'drizzle-orm/d1';
 import type { schema } from '../src/db/schema';
 import { usageRecords } from '../src/db/schema';
 import type { Logger } from '../src/deps';
-import { subjectKey, type Reconciliation } from '../src/policy/counters';
+import type { Reconciliation } from '../src/policy/counters';
 import type { SettledReservation } from '../src/policy/limiter';
 import { reconciliationOf, type UsageRecord, type UsageSink } from '../src/usage/record';
 import type { Background } from './durable-counters';
@@ -20,8 +20,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface UsageWriterOptions {
   db: DrizzleD1Database<typeof schema>;
-  /** Settles finished requests with one subject's counter authority. */
-  reconcile(subject: string, reconciliations: Reconciliation[]): Promise<void>;
+  /** Settles a finished request with the counter authorities it reserved from. */
+  settle(reconciliation: Reconciliation): void;
   background: Background;
   log: Logger;
 }
@@ -31,13 +31,10 @@ export interface UsageWriterOptions {
  * waits up to USAGE_FLUSH_MS for others, then the batch is written as one D1 batch (one
  * transaction). Each request keeps the write of its record alive with waitUntil, so a reply
  * that has gone out still gets its record written when the isolate is idle or being evicted.
- * After the write (so a budget loaded later counts each record once: see README), the batch's
- * reservations are settled with the Durable Objects that granted them.
  */
 export function usageWriter(options: UsageWriterOptions): UsageSink {
   const { db, log } = options;
   let queue: UsageRecord[] = [];
-  let settling: Reconciliation[] = [];
   let flushing: Promise<void> | undefined;
 
   const write = async (rows: UsageRecord[]) => {
@@ -49,35 +46,10 @@ export function usageWriter(options: UsageWriterOptions): UsageSink {
     if (first !== undefined) await db.batch([first, ...rest]);
   };
 
-  const settle = (reconciliations: Reconciliation[]) => {
-    const bySubject = new Map<string, Reconciliation[]>();
-    for (const rec of reconciliations) {
-      const subjects = [subjectKey({ kind: 'key', id: rec.keyId })];
-      if (rec.teamId !== null) subjects.push(subjectKey({ kind: 'team', id: rec.teamId }));
-      for (const subject of subjects) {
-        const list = bySubject.get(subject);
-        if (list === undefined) bySubject.set(subject, [rec]);
-        else list.push(rec);
-      }
-    }
-    return Promise.all(
-      [...bySubject].map(([subject, list]) =>
-        options.reconcile(subject, list).catch((err: unknown) =>
-          log.error('usage_settle_failed', {
-            error: err instanceof Error ? err.message : 'unknown',
-            records: list.length,
-          }),
-        ),
-      ),
-    );
-  };
-
-  /** Writes and settles everything waiting; false when D1 kept refusing (records stay queued). */
+  /** Writes everything waiting; false when D1 kept refusing (the records stay queued). */
   const flush = async (): Promise<boolean> => {
-    for (let attempt = 0; queue.length > 0 || settling.length > 0; ) {
+    for (let attempt = 0; queue.length > 0; ) {
       const rows = queue.splice(0, MAX_BATCH);
-      const reconciliations = settling;
-      settling = [];
       try {
         await write(rows);
       } catch (err) {
@@ -88,14 +60,10 @@ export function usageWriter(options: UsageWriterOptions): UsageSink {
           error: err instanceof Error ? err.message : 'unknown',
           dropped,
         });
-        // The limits must not wait for D1: usage is settled with the authorities regardless.
-        await settle(reconciliations);
         const wait = RETRY_MS[attempt++];
         if (wait === undefined) return false;
         await sleep(wait);
-        continue;
       }
-      await settle(reconciliations);
     }
     return true;
   };
@@ -107,16 +75,18 @@ export function usageWriter(options: UsageWriterOptions): UsageSink {
         flushing = undefined;
         // Records that came in as the last write finished; after repeated failures they wait
         // for the next request's flush instead.
-        if (done && (queue.length > 0 || settling.length > 0)) return schedule();
+        if (done && queue.length > 0) return schedule();
       });
     return flushing;
   };
 
   return {
     record(record: UsageRecord, reservations: readonly SettledReservation[]) {
+      // Settled at once, as the Node primary does when the record arrives: the next request may
+      // need what this one reserved and did not use. Only requests that reserved have anything
+      // to settle.
+      if (reservations.length > 0) options.settle(reconciliationOf(record, reservations));
       queue.push(record);
-      // Only requests that reserved from a counter have anything to settle.
-      if (reservations.length > 0) settling.push(reconciliationOf(record, reservations));
       options.background(schedule());
     },
     // The write is kept alive by waitUntil, not by the reply: nothing to wait for here.

@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineWorkersProject, readD1Migrations } from '@cloudflare/vitest-pool-workers/config';
+import { CONFORMANCE_ENV, conformanceConfig } from '../test/conformance/config';
+import { UPSTREAM_HOSTS } from './test/upstream-hosts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -19,6 +21,9 @@ export default defineWorkersProject(async () => ({
           bindings: {
             TEST_MIGRATIONS: await readD1Migrations(`${root}/migrations`),
             VIDAI_ADMIN_KEY: 'admin-workerd-test-key',
+            // The Worker under test gets the conformance suites' config and upstream secrets.
+            VIDAI_CONFIG: conformanceConfig(UPSTREAM_HOSTS),
+            ...CONFORMANCE_ENV,
           },
         },
       },
