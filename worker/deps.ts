@@ -34,6 +34,12 @@ const errorName = (err: unknown) => (err instanceof Error ? err.message : 'unkno
 const background: Background = (work) =>
   waitUntil(work.catch((err: unknown) => log.error('background_failed', { error: errorName(err) })));
 
+/**
+ * How old the policy snapshot may get before a request has it checked (behind the request):
+ * a busy isolate reads one row this often, and a revoked key is refused within about this long.
+ */
+const POLICY_STALE_MS = 500;
+
 /** This isolate's name as a lease holder; made on first use (global scope may not draw randoms). */
 let holderId: string | undefined;
 const holder = () => (holderId ??= crypto.randomUUID());
@@ -64,8 +70,11 @@ export async function workerDeps(env: Env): Promise<GatewayDeps> {
   return {
     config,
     db,
-    policy: new PolicyStore(db, (err) =>
-      log.error('policy_refresh_failed', { error: errorName(err) }),
+    policy: new PolicyStore(
+      db,
+      (err) => log.error('policy_refresh_failed', { error: errorName(err) }),
+      POLICY_STALE_MS,
+      background,
     ),
     transport: fetchTransport((request) => fetch(request)),
     limiter,

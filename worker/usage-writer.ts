@@ -1,6 +1,6 @@
 import type { DrizzleD1Database } from 'drizzle-orm/d1';
 import type { schema } from '../src/db/schema';
-import { usageRecords } from '../src/db/schema';
+import { usageInserts } from '../src/db/usage-repo';
 import type { Logger } from '../src/deps';
 import type { Reconciliation } from '../src/policy/counters';
 import type { SettledReservation } from '../src/policy/limiter';
@@ -9,9 +9,8 @@ import type { Background } from './durable-counters';
 
 /** How long a record waits for others to share its write: the most a crashed isolate can lose. */
 export const USAGE_FLUSH_MS = 100;
-/** Records per write: 20 statements of 5 rows (D1 binds at most 100 parameters a statement). */
+/** Records per write: 20 statements (D1 binds at most 100 parameters a statement). */
 const MAX_BATCH = 100;
-const ROWS_PER_INSERT = 5;
 /** Records kept for another try when D1 refuses a write, at most (the oldest go first). */
 const MAX_QUEUED = 10_000;
 const RETRY_MS = [1_000, 4_000];
@@ -38,11 +37,7 @@ export function usageWriter(options: UsageWriterOptions): UsageSink {
   let flushing: Promise<void> | undefined;
 
   const write = async (rows: UsageRecord[]) => {
-    const inserts = [];
-    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-      inserts.push(db.insert(usageRecords).values(rows.slice(i, i + ROWS_PER_INSERT)));
-    }
-    const [first, ...rest] = inserts;
+    const [first, ...rest] = usageInserts(db, rows);
     if (first !== undefined) await db.batch([first, ...rest]);
   };
 
