@@ -40,7 +40,9 @@ export default defineWorkersProject(async () => ({
     poolOptions: {
       workers: {
         wrangler: { configPath: `${root}/wrangler.toml` },
+        // One database for every file, which runs its setup (the migrations) in turn.
         isolatedStorage: false,
+        singleWorker: true,
         miniflare: {
           bindings: {
             TEST_MIGRATIONS: await readD1Migrations(`${root}/migrations`),
