@@ -32,7 +32,9 @@ const errorName = (err: unknown) => (err instanceof Error ? err.message : 'unkno
 
 /** Work that must outlive the request it started in: kept alive with the request's waitUntil. */
 const background: Background = (work) =>
-  waitUntil(work.catch((err: unknown) => log.error('background_failed', { error: errorName(err) })));
+  waitUntil(
+    work.catch((err: unknown) => log.error('background_failed', { error: errorName(err) })),
+  );
 
 /**
  * How old the policy snapshot may get before a request has it checked (behind the request):
@@ -56,10 +58,12 @@ export async function workerDeps(env: Env): Promise<GatewayDeps> {
     parseConfig(parse(settings.VIDAI_CONFIG ?? bundledConfig)),
     env as unknown as Record<string, string | undefined>,
   );
-  let limiter: Limiter | undefined;
-  const counters = durableCounters(env.COUNTERS, holder, background, () => limiter?.sweep());
-  limiter = new Limiter(counters, () => performance.now(), (err) =>
-    log.error('lease_refill_failed', { error: errorName(err) }),
+  // The client sweeps the limiter when its leases are due back; the limiter spends from it.
+  const counters = durableCounters(env.COUNTERS, holder, background, () => limiter.sweep());
+  const limiter: Limiter = new Limiter(
+    counters,
+    () => performance.now(),
+    (err) => log.error('lease_refill_failed', { error: errorName(err) }),
   );
   const usage = usageWriter({
     db,
@@ -80,7 +84,9 @@ export async function workerDeps(env: Env): Promise<GatewayDeps> {
     limiter,
     usage,
     adminKeyHash:
-      settings.VIDAI_ADMIN_KEY === undefined ? undefined : await sha256Hex(settings.VIDAI_ADMIN_KEY),
+      settings.VIDAI_ADMIN_KEY === undefined
+        ? undefined
+        : await sha256Hex(settings.VIDAI_ADMIN_KEY),
     log,
   };
 }

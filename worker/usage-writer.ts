@@ -43,7 +43,7 @@ export function usageWriter(options: UsageWriterOptions): UsageSink {
 
   /** Writes everything waiting; false when D1 kept refusing (the records stay queued). */
   const flush = async (): Promise<boolean> => {
-    for (let attempt = 0; queue.length > 0; ) {
+    for (let attempt = 0; queue.length > 0;) {
       const rows = queue.splice(0, MAX_BATCH);
       try {
         await write(rows);

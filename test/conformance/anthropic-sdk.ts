@@ -102,7 +102,10 @@ export function anthropicSdkSuite(h: Harness): void {
       const final = await stream.finalMessage();
       expect(final.stop_reason).toBe('tool_use');
       const streamed = final.content.find((b) => b.type === 'tool_use');
-      expect(streamed).toMatchObject({ name: 'get_weather', input: { city: 'example', unit: 'c' } });
+      expect(streamed).toMatchObject({
+        name: 'get_weather',
+        input: { city: 'example', unit: 'c' },
+      });
       expect(fragments.join('')).toBe('{"city":"example","unit":"c"}');
       if (streamed?.type !== 'tool_use') throw new Error('no tool_use');
 
@@ -147,7 +150,10 @@ export function anthropicSdkSuite(h: Harness): void {
           {
             role: 'user',
             content: [
-              { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PIXEL_PNG } },
+              {
+                type: 'image',
+                source: { type: 'base64', media_type: 'image/png', data: PIXEL_PNG },
+              },
               { type: 'text', text: 'What is this?' },
             ],
           },
@@ -324,7 +330,10 @@ export function anthropicSdkSuite(h: Harness): void {
         }),
       });
       expect(res.status).toBe(503);
-      expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+      expect(await res.json()).toMatchObject({
+        type: 'error',
+        error: { type: 'overloaded_error' },
+      });
     });
 
     it('a cut OpenAI-format stream ends with an Anthropic error event', async () => {

@@ -179,9 +179,9 @@ export function errorsSuite(h: Harness): void {
         .create({ model: 'gpt-test', messages: [{ role: 'user', content: 'x' }] })
         .catch((err: unknown) => err);
       expect(viaSdk).toBeInstanceOf(OpenAI.RateLimitError);
-      expect((viaSdk as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')).toBe(
-        '5',
-      );
+      expect(
+        (viaSdk as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after'),
+      ).toBe('5');
     });
 
     it('upstream 5xx becomes 502 once the retry has failed too', async () => {

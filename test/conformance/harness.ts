@@ -20,7 +20,10 @@ export interface Harness {
   /** A key for every model, made when the gateway started. */
   key: string;
   /** The mock upstreams the conformance config routes to (test/conformance/config.ts). */
-  upstreams: Record<'openai' | 'anthropic' | 'gemini', Pick<ScriptedUpstream, 'requests' | 'script'>>;
+  upstreams: Record<
+    'openai' | 'anthropic' | 'gemini',
+    Pick<ScriptedUpstream, 'requests' | 'script'>
+  >;
   /** Calls the admin API with the admin key. */
   admin(path: string, init?: RequestInit): Promise<Response>;
   createKey(body: Record<string, unknown>): Promise<{ id: string; key: string }>;

@@ -31,7 +31,11 @@ export function openaiSdkTranslatedErrorsSuite(h: Harness): void {
       h.upstreams.gemini.script({
         status: 429,
         body: JSON.stringify({
-          error: { code: 429, message: 'Resource has been exhausted', status: 'RESOURCE_EXHAUSTED' },
+          error: {
+            code: 429,
+            message: 'Resource has been exhausted',
+            status: 'RESOURCE_EXHAUSTED',
+          },
         }),
       });
       const err = await client.chat.completions

@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MOCK_REPLY } from '../../src/providers/mock/mock-openai';
 import { MOCK_THINKING } from '../../src/providers/mock/script';
@@ -216,7 +216,10 @@ export function openaiSdkTranslatedSuite(h: Harness): void {
             content: [
               { type: 'text', text: 'What is in these?' },
               { type: 'image_url', image_url: { url: `data:image/png;base64,${PIXEL_PNG}` } },
-              { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg', detail: 'low' } },
+              {
+                type: 'image_url',
+                image_url: { url: 'https://example.com/cat.jpg', detail: 'low' },
+              },
             ],
           },
         ],
@@ -294,14 +297,20 @@ export function openaiSdkTranslatedSuite(h: Harness): void {
           type: 'json_schema',
           json_schema: {
             name: 'city',
-            schema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+            schema: {
+              type: 'object',
+              properties: { name: { type: 'string' } },
+              required: ['name'],
+            },
           },
         },
       });
       expect(completion.choices[0]?.finish_reason).toBe('stop');
       if (wire === 'anthropic') {
         // Anthropic is asked through a forced tool whose input is the answer.
-        expect(JSON.parse(completion.choices[0]?.message.content ?? '')).toEqual({ name: 'example' });
+        expect(JSON.parse(completion.choices[0]?.message.content ?? '')).toEqual({
+          name: 'example',
+        });
         expect(completion.choices[0]?.message.tool_calls).toBeUndefined();
       } else {
         expect(lastBody(upstream()).generationConfig).toMatchObject({

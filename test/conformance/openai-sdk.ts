@@ -226,7 +226,9 @@ export function openaiSdkSuite(h: Harness): void {
       expect(all.data.map((m) => m.id).sort()).toEqual(CONFORMANCE_MODELS);
       const one = await limitedClient.models.retrieve('demo');
       expect(one.id).toBe('demo');
-      await expect(limitedClient.models.retrieve('gpt-test')).rejects.toMatchObject({ status: 404 });
+      await expect(limitedClient.models.retrieve('gpt-test')).rejects.toMatchObject({
+        status: 404,
+      });
     });
   });
 

@@ -97,14 +97,17 @@ function parts(body: string[], gapMs: number): ReadableStream<Uint8Array> {
   });
 }
 
-export function scriptedUpstream(handler: (request: Request) => Promise<Response>): ScriptedUpstream {
+export function scriptedUpstream(
+  handler: (request: Request) => Promise<Response>,
+): ScriptedUpstream {
   const requests: RecordedRequest[] = [];
   const queue: Fault[] = [];
   return {
     requests,
     script: (...faults) => queue.push(...faults),
     async handle(request) {
-      const body = request.method === 'GET' || request.method === 'HEAD' ? '' : await request.text();
+      const body =
+        request.method === 'GET' || request.method === 'HEAD' ? '' : await request.text();
       const url = new URL(request.url);
       const recorded = {
         method: request.method,
@@ -134,7 +137,9 @@ export function scriptedUpstream(handler: (request: Request) => Promise<Response
       if ('stallAfterBytes' in fault)
         return limitBody(await answer(), fault.stallAfterBytes, 'stall', request.signal);
       const headers = { 'content-type': 'application/json', ...fault.headers };
-      const content = Array.isArray(fault.body) ? parts(fault.body, fault.gapMs ?? 50) : (fault.body ?? '');
+      const content = Array.isArray(fault.body)
+        ? parts(fault.body, fault.gapMs ?? 50)
+        : (fault.body ?? '');
       return new Response(content, { status: fault.status, headers });
     },
   };

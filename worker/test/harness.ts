@@ -6,7 +6,6 @@ import type { Harness } from '../../test/conformance/harness';
 import { ConnectionLost, scriptedUpstream } from '../../test/mocks/scripted-upstream';
 import { UPSTREAM_HOSTS } from './upstream-hosts';
 
-
 const GATEWAY = 'http://vidai.test';
 
 /**
@@ -74,7 +73,11 @@ export async function startWorkerdHarness(): Promise<Harness & { close(): void }
     admin,
     createKey,
     async query<T>(sql: string, ...params: unknown[]) {
-      return (await env.DB.prepare(sql).bind(...params).all<T>()).results;
+      return (
+        await env.DB.prepare(sql)
+          .bind(...params)
+          .all<T>()
+      ).results;
     },
     output: () => output,
     close() {

@@ -14,7 +14,11 @@ const ORIGIN = 'http://vidai.test';
 function call(isolate: Fetcher, path: string, key: string, init: RequestInit = {}) {
   return isolate.fetch(`${ORIGIN}${path}`, {
     ...init,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...init.headers },
+    headers: {
+      authorization: `Bearer ${key}`,
+      'content-type': 'application/json',
+      ...init.headers,
+    },
   });
 }
 
@@ -119,7 +123,11 @@ describe('the shipped config, offline', () => {
       .finalMessage();
     expect(final.content).toEqual([{ type: 'text', text: MOCK_REPLY }]);
     const err = await client.messages
-      .create({ model: 'claude-sonnet-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] })
+      .create({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 8,
+        messages: [{ role: 'user', content: 'x' }],
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.NotFoundError);
     expect((err as Error).message).toContain('ANTHROPIC_API_KEY is not set');
