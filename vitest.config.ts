@@ -16,6 +16,8 @@ export default defineConfig({
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
+          // Before the workerd project, not beside it: some Node tests measure under load.
+          sequence: { groupOrder: 0 },
         },
       },
       './worker/vitest.config.ts',

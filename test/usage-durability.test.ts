@@ -81,7 +81,11 @@ describe('kill -9 of a worker under load', () => {
     const clients = Array.from({ length: 12 }, (_, i) =>
       client(gateway.url, key, `c${i}`, dispatcher, () => running, outcome),
     );
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Under load: enough requests answered (the machine may be busy with other tests).
+    for (let waited = 0; outcome.answered.length <= 20 && waited < 15_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
     const [victim] = gateway.workerPids();
     const answeredBeforeKill = outcome.answered.length;
     process.kill(victim!, 'SIGKILL');

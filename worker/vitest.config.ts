@@ -37,6 +37,7 @@ export default defineWorkersProject(async () => ({
     globalSetup: ['worker/test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    sequence: { groupOrder: 1 },
     poolOptions: {
       workers: {
         wrangler: { configPath: `${root}/wrangler.toml` },

@@ -5,6 +5,7 @@ import { splitTokens } from '../../src/providers/mock/tokens';
 import { assertMatchesSpec } from '../helpers/openapi';
 import { CONFORMANCE_MODELS, UPSTREAM_SECRET } from './config';
 import { lastBody, openaiClient, type Harness } from './harness';
+import { weather } from './tools';
 
 /** The official OpenAI SDK against an OpenAI-format upstream: passthrough, JSON and streams. */
 export function openaiSdkSuite(h: Harness): void {
@@ -12,19 +13,6 @@ export function openaiSdkSuite(h: Harness): void {
   beforeAll(() => {
     client = openaiClient(h);
   });
-
-  const weatherTool = {
-    type: 'function' as const,
-    function: {
-      name: 'get_weather',
-      description: 'Current weather for a city',
-      parameters: {
-        type: 'object',
-        properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['c', 'f'] } },
-        required: ['city', 'unit'],
-      },
-    },
-  };
 
   describe('chat completions through the official OpenAI SDK', () => {
     it('returns a completion that matches the OpenAI spec, served by the aliased upstream model', async () => {
@@ -134,7 +122,7 @@ export function openaiSdkSuite(h: Harness): void {
       const request = {
         model: 'gpt-test',
         messages: [{ role: 'user' as const, content: 'Weather in Paris?' }],
-        tools: [weatherTool],
+        tools: [weather],
       };
       const json = await client.chat.completions.create(request);
       assertMatchesSpec('CreateChatCompletionResponse', json);
@@ -159,7 +147,7 @@ export function openaiSdkSuite(h: Harness): void {
     it('answers after a tool result with text', async () => {
       const result = await client.chat.completions.create({
         model: 'gpt-test',
-        tools: [weatherTool],
+        tools: [weather],
         messages: [
           { role: 'user', content: 'Weather in Paris?' },
           {
