@@ -96,7 +96,7 @@ export function adminRoutes(deps: AppDeps): Hono<GatewayEnv> {
 
   // This process's view: each worker keeps its own breakers, so `instance` names which one answered.
   admin.get('/health', (c) =>
-    c.json({ object: 'list', instance: instanceId, data: deps.health.view() }),
+    c.json({ object: 'list', instance: instanceId(), data: deps.health.view() }),
   );
   for (const [path, allow] of adminMethods) admin.all(path, methodNotAllowed(allow));
   return admin;
@@ -111,5 +111,9 @@ const adminMethods = [
   ['/health', 'GET'],
 ] as const;
 
-/** Names this process (or isolate) in health reports. */
-const instanceId = crypto.randomUUID();
+/**
+ * Names this process (or isolate) in health reports. Made on first use: Workers refuse to draw
+ * random values at global scope, so a module-level UUID keeps a deployed Worker from starting.
+ */
+let instance: string | undefined;
+const instanceId = () => (instance ??= crypto.randomUUID());

@@ -8,13 +8,20 @@ import { usageRecords as u } from './schema';
 const ROWS_PER_INSERT = 5;
 
 /**
- * Inserts records with multi-row INSERTs. Runtimes with a faster path use it (the Node primary
- * runs one prepared statement per row inside one transaction); this one serves any database.
+ * Multi-row INSERTs for `rows`, for the caller to run together: the Worker as one D1 batch (a
+ * transaction). The Node primary runs one prepared statement per row in a transaction instead.
  */
-export async function insertUsage(db: GatewayDb, rows: readonly UsageRecord[]): Promise<void> {
+export function usageInserts<D extends GatewayDb>(db: D, rows: readonly UsageRecord[]) {
+  const inserts = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    await db.insert(u).values(rows.slice(i, i + ROWS_PER_INSERT));
+    inserts.push(db.insert(u).values(rows.slice(i, i + ROWS_PER_INSERT)));
   }
+  return inserts;
+}
+
+/** Inserts records, statement by statement: serves any database. */
+export async function insertUsage(db: GatewayDb, rows: readonly UsageRecord[]): Promise<void> {
+  for (const insert of usageInserts(db, rows)) await insert;
 }
 
 /** The spend of a key or team in [from, to), summed in SQL (an index covers it). */

@@ -94,7 +94,8 @@ describe('orderTargets', () => {
   });
 
   it('latency: a target that fails or is busy costs more; an unmeasured one costs least', () => {
-    const health = new HealthRegistry(config);
+    // A fixed clock: samples taken a millisecond apart would fade apart and cost differently.
+    const health = new HealthRegistry(config, () => 1_000_000);
     const [a, b, c] = testRoute(config, 'fast').targets.map((target) => health.get(target));
     if (!a || !b || !c) throw new Error('targets');
     a.succeeded(100);

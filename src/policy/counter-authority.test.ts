@@ -365,3 +365,73 @@ describe('recall', () => {
     expect(recalls).toEqual([]);
   });
 });
+
+describe('holders that vanish without a word (Worker isolates)', () => {
+  const spend = (need: number) => ({
+    counter: 'k:key_1|s|day|0',
+    dimension: 'spend' as const,
+    limit: 1,
+    need,
+    want: need,
+    required: true,
+    budget: { subject: { kind: 'key' as const, id: 'key_1' }, start: 0, end: 86_400_000 },
+  });
+
+  function authorityAbandoning(abandonAfterMs: number | undefined) {
+    let now = 0;
+    const authority = new CounterAuthority({
+      now: () => now,
+      wallNow: () => 1_000,
+      loadSpend: () => 0,
+      ...(abandonAfterMs === undefined ? {} : { abandonAfterMs }),
+    });
+    return { authority, at: (ms: number) => (now = ms) };
+  }
+
+  it('a budget lease never handed back returns to the budget once it is taken as abandoned', () => {
+    const { authority, at } = authorityAbandoning(30_000);
+    const [held] = authority.acquire('gone', [spend(0.5)], []) as Grant[];
+    expect(held!.amount).toBe(0.5);
+    at(5_000);
+    authority.sweep();
+    expect((authority.acquire('b', [spend(0.6)], []) as Grant[])[0]!.refused).toBe(true);
+    at(30_001);
+    authority.sweep();
+    const [later] = authority.acquire('b', [spend(0.6)], []) as Grant[];
+    expect(later).toMatchObject({ refused: false, amount: 0.6 });
+  });
+
+  it('keeps what the vanished holder’s answered requests consumed', () => {
+    const { authority, at } = authorityAbandoning(30_000);
+    const [held] = authority.acquire('gone', [spend(0.5)], []) as Grant[];
+    authority.reconcile({
+      keyId: 'key_1',
+      teamId: null,
+      at: 1_000,
+      tokens: 0,
+      cost: 0.3,
+      reservations: [
+        {
+          counter: 'k:key_1|s|day|0',
+          dimension: 'spend',
+          lease: held!.lease,
+          amount: 0.3,
+          settledLocally: 0,
+        },
+      ],
+    });
+    at(30_001);
+    authority.sweep();
+    const [rest] = authority.acquire('b', [spend(0.7)], []) as Grant[];
+    expect(rest).toMatchObject({ refused: false, amount: 0.7 });
+    expect((authority.acquire('b', [spend(0.01)], []) as Grant[])[0]!.refused).toBe(true);
+  });
+
+  it('without the option, an unreturned lease stays committed (the host reports deaths itself)', () => {
+    const { authority, at } = authorityAbandoning(undefined);
+    authority.acquire('gone', [spend(0.5)], []);
+    at(120_000);
+    authority.sweep();
+    expect((authority.acquire('b', [spend(0.6)], []) as Grant[])[0]!.refused).toBe(true);
+  });
+});

@@ -35,6 +35,13 @@ export interface AuthorityOptions {
    * when what is free does not cover it, even if other holders' leases would.
    */
   recall?(holder: string, counter: string): void;
+  /**
+   * For hosts that cannot tell when a holder dies (a Worker isolate vanishes without a word): a
+   * budget lease not handed back this long after its grant is taken as its holder's death, as
+   * `dropHolder` would, at the next sweep. Live holders hand leases back within about
+   * LEASE_TTL_MS; window leases need nothing of the kind (they leave the minute by themselves).
+   */
+  abandonAfterMs?: number;
 }
 
 /** A refused demand that other holders' leases could cover: it waits for them to come back. */
@@ -181,6 +188,10 @@ export class CounterAuthority {
   /** Forgets counters nothing occupies; the host calls this now and then. */
   sweep(): void {
     const now = this.options.now();
+    const abandonAfter = this.options.abandonAfterMs;
+    if (abandonAfter !== undefined) {
+      for (const spend of this.spends.values()) spend.abandon(now - abandonAfter);
+    }
     for (const [id, window] of this.windows) {
       if (window.isEmpty(now) && now - window.lastTouched > 2 * ACTIVE_HOLDER_MS) {
         this.windows.delete(id);
@@ -261,7 +272,7 @@ export class CounterAuthority {
       );
       if (amount <= 0) return nothing(demand, available, resetMs);
       const lease = ++this.lastLease;
-      spend.grant(lease, holder, amount);
+      spend.grant(lease, holder, amount, now);
       return { ...nothing(demand, available - amount, resetMs), lease, amount };
     }
     let window = this.windows.get(demand.counter);

@@ -97,6 +97,12 @@ export function subjectKey(subject: Subject): string {
   return `${subject.kind === 'key' ? 'k' : 't'}:${subject.id}`;
 }
 
+/** The subject key a counter id belongs to (what every id starts with): one authority per subject may own it. */
+export function subjectKeyOfCounter(counter: string): string {
+  const end = counter.indexOf('|');
+  return end < 0 ? counter : counter.slice(0, end);
+}
+
 export function windowCounterId(subject: Subject, dimension: 'requests' | 'tokens'): string {
   return `${subjectKey(subject)}|${dimension === 'requests' ? 'r' : 't'}`;
 }

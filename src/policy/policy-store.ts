@@ -6,8 +6,10 @@ import { compileSnapshot, type PolicySnapshot } from './snapshot';
 /**
  * Holds this process's compiled policy snapshot (DESIGN §4). A refresh reads one row (the
  * version) and recompiles only when it changed. Runtimes with timers call `startPolling`, so
- * the hot path never waits; elsewhere (a Worker isolate) `current()` waits for a version check
- * at most once per `maxStaleMs`, which bounds how long a revoked key stays usable.
+ * the hot path never waits. Elsewhere (a Worker isolate) a snapshot older than `maxStaleMs` is
+ * checked on the next request: with a `background` hook (waitUntil) the request is served from
+ * the snapshot it has while the check runs behind it; without one it waits for the check.
+ * Either way `maxStaleMs` (plus one read) bounds how long a revoked key stays usable.
  * If the database cannot be read, the last snapshot stays in force (fail closed only before the
  * first load): an outage of the policy store must not take the data plane down with it.
  */
@@ -25,10 +27,15 @@ export class PolicyStore {
     private readonly db: GatewayDb,
     private readonly onError: (err: unknown) => void,
     private readonly maxStaleMs = 1000,
+    private readonly background?: (work: Promise<unknown>) => void,
   ) {}
 
   current(): PolicySnapshot | Promise<PolicySnapshot> {
     if (Date.now() - this.checkedAt <= this.maxStaleMs) return this.snapshot;
+    if (this.background !== undefined && this.snapshot.version >= 0) {
+      if (this.refreshing === undefined) this.background(this.refresh().catch(this.onError));
+      return this.snapshot;
+    }
     return this.refresh().catch((err: unknown) => {
       if (this.snapshot.version < 0) throw err;
       this.onError(err);

@@ -8,6 +8,8 @@
 interface SpendLease {
   holder: string;
   granted: number;
+  /** The authority's clock when it was granted. */
+  grantedAt: number;
   /** What finished requests took from it, as far as the authority has heard. */
   consumed: number;
 }
@@ -41,9 +43,9 @@ export class SpendCounter {
     return this.leases.size > 0;
   }
 
-  grant(lease: number, holder: string, amount: number): void {
+  grant(lease: number, holder: string, amount: number, now: number): void {
     this.committed += amount;
-    this.leases.set(lease, { holder, granted: amount, consumed: 0 });
+    this.leases.set(lease, { holder, granted: amount, grantedAt: now, consumed: 0 });
   }
 
   /** A finished request: `consumed` came out of `lease` (if any); `delta` is spend beyond what leases cover. */
@@ -78,10 +80,16 @@ export class SpendCounter {
    * (unspent, or reserved by requests it never answered) goes back to the budget.
    */
   dropHolder(holder: string): void {
-    for (const [lease, held] of this.leases) {
-      if (held.holder !== holder) continue;
-      this.leases.delete(lease);
-      this.committed = Math.max(0, this.committed - Math.max(0, held.granted - held.consumed));
-    }
+    for (const [lease, held] of this.leases) if (held.holder === holder) this.drop(lease, held);
+  }
+
+  /** Leases granted before `before` that never came back: their holders are gone. */
+  abandon(before: number): void {
+    for (const [lease, held] of this.leases) if (held.grantedAt < before) this.drop(lease, held);
+  }
+
+  private drop(lease: number, held: SpendLease): void {
+    this.leases.delete(lease);
+    this.committed = Math.max(0, this.committed - Math.max(0, held.granted - held.consumed));
   }
 }

@@ -263,4 +263,4 @@ ${options.gptTestExtra ?? ''}
 ${options.models ?? ''}`;
 }
 
-export const UPSTREAM_SECRET = 'sk-upstream-secret-ABCDEF0123456789abcdef0123456789';
+export { UPSTREAM_SECRET } from '../conformance/config';

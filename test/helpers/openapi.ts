@@ -1,15 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
+// Read through the bundler, not the file system: the conformance suites validate in workerd too.
+import specText from '../spec/openai-openapi.yaml?raw';
 
 /**
  * Validates gateway output against OpenAI's published OpenAPI spec (a copy of ../shared/specs, in test/spec/), so "the
  * OpenAI wire format" means what OpenAI documents, not what these tests assume.
  */
-const specPath = fileURLToPath(new URL('../spec/openai-openapi.yaml', import.meta.url));
-
 /**
  * The spec is OpenAPI 3.1 but still uses 3.0's `nullable` in places; JSON Schema 2020-12 says
  * the same with a "null" type, so rewrite it before compiling.
@@ -40,7 +38,7 @@ function validator(schemaName: string): ValidateFunction {
       type: 'number',
       validate: (n: number) => Number.isInteger(n) && n >= 0,
     });
-    const spec = parse(readFileSync(specPath, 'utf8')) as { components: unknown };
+    const spec = parse(specText) as { components: unknown };
     ajv.addSchema({ $id: 'openai', components: normalize(spec.components) });
   }
   const fn = ajv.getSchema(`openai#/components/schemas/${schemaName}`);

@@ -1,0 +1,275 @@
+import OpenAI from 'openai';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assertMatchesSpec } from '../helpers/openapi';
+import { openaiError } from '../mocks/scripted-upstream';
+import { UPSTREAM_SECRET } from './config';
+import { openaiClient, type Harness } from './harness';
+
+/** Bad input and failing upstreams: each gets OpenAI's error shape, the right status, and no secret. */
+export function errorsSuite(h: Harness): void {
+  let key: string;
+  let client: OpenAI;
+  const PROMPT = 'my-private-prompt-text-4711';
+
+  beforeAll(async () => {
+    key = (await h.createKey({ name: 'errors', models: ['gpt-test', 'dead', 'demo'] })).key;
+    client = openaiClient(h, key);
+  });
+
+  async function post(path: string, body: string, headers: Record<string, string> = {}) {
+    const res = await h.fetch(`${h.baseURL}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+      body,
+    });
+    const json = (await res.json()) as {
+      error: { message: string; type: string; param: string | null; code: string };
+    };
+    assertMatchesSpec('ErrorResponse', json);
+    return { status: res.status, headers: res.headers, error: json.error };
+  }
+
+  const chat = (extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: PROMPT }], ...extra });
+
+  describe('authentication', () => {
+    it('401 without a key, with an unknown key, and with a revoked key', async () => {
+      expect((await post('/chat/completions', chat(), { authorization: '' })).status).toBe(401);
+      const unknown = await post('/chat/completions', chat(), {
+        authorization: 'Bearer vk-not-a-real-key',
+      });
+      expect(unknown).toMatchObject({ status: 401, error: { code: 'invalid_api_key' } });
+      const doomed = await h.createKey({ name: 'doomed', models: ['*'] });
+      const res = await h.fetch(`${h.url}/admin/keys/${doomed.id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${h.adminKey}` },
+      });
+      expect(res.status).toBe(200);
+      // Every serving process refuses it within a second (README, "Running it"): eight at
+      // once, so that on Node both workers answer.
+      const revokedAt = Date.now();
+      for (;;) {
+        const probes = await Promise.all(
+          Array.from({ length: 8 }, () =>
+            h.fetch(`${h.baseURL}/models`, { headers: { authorization: `Bearer ${doomed.key}` } }),
+          ),
+        );
+        await Promise.all(probes.map((probe) => probe.text()));
+        if (probes.every((probe) => probe.status === 401)) break;
+        expect(Date.now() - revokedAt).toBeLessThan(1000);
+      }
+      expect(
+        await post('/chat/completions', chat(), { authorization: `Bearer ${doomed.key}` }),
+      ).toMatchObject({ status: 401, error: { code: 'invalid_api_key' } });
+    });
+
+    it('accepts the key as x-api-key too', async () => {
+      const res = await h.fetch(`${h.baseURL}/models`, { headers: { 'x-api-key': key } });
+      expect(res.status).toBe(200);
+    });
+
+    it('401 for an expired key', async () => {
+      const expired = await h.createKey({
+        name: 'old',
+        models: ['*'],
+        expires_at: Date.now() + 300,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const result = await post('/chat/completions', chat(), {
+        authorization: `Bearer ${expired.key}`,
+      });
+      expect(result).toMatchObject({ status: 401, error: { code: 'key_expired' } });
+    });
+
+    it('403 for a model the key may not use, as the SDK’s PermissionDeniedError', async () => {
+      const narrow = await h.createKey({ name: 'narrow', models: ['demo'] });
+      const narrowClient = openaiClient(h, narrow.key);
+      await expect(
+        narrowClient.chat.completions.create({
+          model: 'gpt-test',
+          messages: [{ role: 'user', content: 'x' }],
+        }),
+      ).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
+    });
+  });
+
+  describe('bad requests', () => {
+    it('400 for malformed JSON, for a body that is not an object, and for missing fields', async () => {
+      expect(await post('/chat/completions', '{"model": "gpt-test", ')).toMatchObject({
+        status: 400,
+        error: { code: 'invalid_json' },
+      });
+      expect((await post('/chat/completions', '[1,2]')).status).toBe(400);
+      expect(await post('/chat/completions', '{"messages":[]}')).toMatchObject({
+        status: 400,
+        error: { param: 'model' },
+      });
+      expect(await post('/chat/completions', '{"model":"gpt-test"}')).toMatchObject({
+        status: 400,
+        error: { param: 'messages' },
+      });
+      expect(await post('/chat/completions', chat({ stream: 'yes' }))).toMatchObject({
+        status: 400,
+        error: { param: 'stream' },
+      });
+      expect(await post('/embeddings', '{"model":"gpt-test"}')).toMatchObject({
+        status: 400,
+        error: { param: 'input' },
+      });
+    });
+
+    it('404 for an unknown model, as the SDK’s NotFoundError', async () => {
+      const wide = await h.createKey({ name: 'wide', models: ['*'] });
+      const wideClient = openaiClient(h, wide.key);
+      await expect(
+        wideClient.chat.completions.create({
+          model: 'no-such-model',
+          messages: [{ role: 'user', content: 'x' }],
+        }),
+      ).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    });
+
+    it('413 for a body over the limit, declared or chunked, and the upstream never sees it', async () => {
+      const seen = h.upstreams.openai.requests.length;
+      const big = chat({ padding: 'x'.repeat(70_000) });
+      expect(await post('/chat/completions', big)).toMatchObject({
+        status: 413,
+        error: { code: 'body_too_large' },
+      });
+      const chunked = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(big));
+          controller.close();
+        },
+      });
+      const res = await h.fetch(`${h.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: chunked,
+        duplex: 'half',
+      } as RequestInit);
+      expect(res.status).toBe(413);
+      expect(h.upstreams.openai.requests.length).toBe(seen);
+    });
+
+    it('404 in OpenAI’s shape for an unknown path', async () => {
+      const res = await h.fetch(`${h.url}/v2/whatever`);
+      expect(res.status).toBe(404);
+      assertMatchesSpec('ErrorResponse', await res.json());
+    });
+  });
+
+  describe('upstream failures', () => {
+    it('upstream 429 stays 429 with its Retry-After', async () => {
+      h.upstreams.openai.script(
+        openaiError(429, 'Rate limit reached', {
+          type: 'requests',
+          code: 'rate_limit_exceeded',
+          headers: { 'retry-after': '7' },
+        }),
+      );
+      const result = await post('/chat/completions', chat());
+      expect(result.status).toBe(429);
+      expect(result.headers.get('retry-after')).toBe('7');
+      // Longer than the request's time left: returned, not waited for.
+      h.upstreams.openai.script(
+        openaiError(429, 'slow down', { headers: { 'retry-after-ms': '4500' } }),
+      );
+      const viaSdk = await client.chat.completions
+        .create({ model: 'gpt-test', messages: [{ role: 'user', content: 'x' }] })
+        .catch((err: unknown) => err);
+      expect(viaSdk).toBeInstanceOf(OpenAI.RateLimitError);
+      expect(
+        (viaSdk as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after'),
+      ).toBe('5');
+    });
+
+    it('upstream 5xx becomes 502 once the retry has failed too', async () => {
+      for (const status of [500, 503]) {
+        const seen = h.upstreams.openai.requests.length;
+        h.upstreams.openai.script(
+          openaiError(status, 'The server had an error'),
+          openaiError(status, 'The server had an error'),
+        );
+        const result = await post('/chat/completions', chat());
+        expect(result).toMatchObject({ status: 502, error: { code: 'upstream_error' } });
+        expect(result.headers.get('x-vidai-attempts')).toBe('2');
+        expect(h.upstreams.openai.requests.length - seen).toBe(2);
+      }
+    });
+
+    it('upstream 400 keeps its status and explanation, with anything key-like removed', async () => {
+      h.upstreams.openai.script(
+        openaiError(400, "Invalid value for 'temperature' (key sk-proj-abcdefghijklmnop)"),
+      );
+      const result = await post('/chat/completions', chat());
+      expect(result.status).toBe(400);
+      expect(result.error.message).toContain("Invalid value for 'temperature'");
+      expect(result.error.message).not.toContain('sk-proj-abcdefghijklmnop');
+    });
+
+    it('upstream 401 becomes 502 and says nothing the upstream said about its key', async () => {
+      h.upstreams.openai.script(
+        openaiError(401, `Incorrect API key provided: ${UPSTREAM_SECRET.slice(0, 12)}****`),
+      );
+      const result = await post('/chat/completions', chat());
+      expect(result).toMatchObject({ status: 502, error: { code: 'upstream_auth_failed' } });
+      expect(result.error.message).not.toContain('Incorrect API key');
+    });
+
+    it('504 when the upstream does not answer in time', async () => {
+      h.upstreams.openai.script({ hang: true });
+      expect(await post('/chat/completions', chat())).toMatchObject({
+        status: 504,
+        error: { code: 'upstream_timeout' },
+      });
+    });
+
+    it('502 when the upstream is unreachable or resets the connection', async () => {
+      expect(await post('/chat/completions', chat({ model: 'dead' }))).toMatchObject({
+        status: 502,
+        error: { code: 'upstream_unreachable' },
+      });
+      h.upstreams.openai.script({ reset: true }, { reset: true });
+      expect((await post('/chat/completions', chat())).status).toBe(502);
+    });
+
+    it('a stream cut mid-way ends with an error the SDK raises, never a clean finish', async () => {
+      h.upstreams.openai.script({ cutAfterBytes: 900 });
+      const stream = await client.chat.completions.create({
+        model: 'gpt-test',
+        stream: true,
+        messages: [{ role: 'user', content: 'x' }],
+      });
+      let text = '';
+      const failure = await (async () => {
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      })().catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(OpenAI.APIError);
+      expect(text.length).toBeGreaterThan(0);
+
+      h.upstreams.openai.script({ cutAfterBytes: 900 });
+      const res = await h.fetch(`${h.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: chat({ stream: true }),
+      });
+      const body = await res.text();
+      expect(body).not.toContain('[DONE]');
+      const events = body.split('\n\n').filter(Boolean);
+      const last = JSON.parse(events.at(-1)?.replace(/^data: /, '') ?? '{}') as unknown;
+      assertMatchesSpec('ErrorResponse', last);
+      for (const event of events.slice(0, -1)) JSON.parse(event.replace(/^data: /, ''));
+    });
+  });
+
+  describe('secrets', () => {
+    it('no key, upstream credential or prompt appears in any log line', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const output = h.output();
+      expect(output.length).toBeGreaterThan(0);
+      for (const secret of [UPSTREAM_SECRET, key, h.adminKey, PROMPT])
+        expect(output).not.toContain(secret);
+    });
+  });
+}
