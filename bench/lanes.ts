@@ -19,6 +19,8 @@ export interface LaneContext {
   tool: LoadGenerator;
   /** CPU of the gateway's processes; stop() is undefined when they cannot be read. */
   meter: { start(): void; stop(): number | undefined };
+  /** CPU of the gateway's control processes (Vidai's primary: leases, usage writer). */
+  controlMeter: { start(): void; stop(): number | undefined };
   /** Busy cores on the gateway's own CPUs (when pinned), whoever kept them busy. */
   gatewayCores: { start(): void; stop(): number | undefined } | undefined;
   progress(line: string): void;
@@ -32,22 +34,28 @@ const perRequest = (cpuUs: number | undefined, requests: number) =>
   cpuUs === undefined || requests === 0 ? undefined : cpuUs / requests;
 
 /**
- * Runs `fn` with the gateway's CPU metered: its CPU time (µs), the cores' worth it kept busy,
- * and how much of its pinned cores something else used meanwhile (other engineers' jobs on a
- * shared machine): a step with much "other" load measured the machine, not the gateway.
+ * Runs `fn` with the gateway's CPU metered: its workers' CPU time (µs), its control processes'
+ * (the primary's), the cores' worth the workers kept busy, and how much of its pinned cores
+ * something else used meanwhile (other engineers' jobs on a shared machine): a step with much
+ * "other" load measured the machine, not the gateway.
  */
 async function metered<T>(ctx: LaneContext, fn: () => Promise<T>) {
   const t0 = performance.now();
   ctx.meter.start();
+  ctx.controlMeter.start();
   ctx.gatewayCores?.start();
   const value = await fn();
   const cpuUs = ctx.meter.stop();
+  const controlUs = ctx.controlMeter.stop();
   const busy = ctx.gatewayCores?.stop();
   const wallUs = (performance.now() - t0) * 1000;
   const cores = cpuUs === undefined ? undefined : cpuUs / wallUs;
+  const controlCores = (controlUs ?? 0) / wallUs;
   const otherCores =
-    busy === undefined || cores === undefined ? undefined : Math.max(0, busy - cores);
-  return { value, cpuUs, cores, otherCores };
+    busy === undefined || cores === undefined
+      ? undefined
+      : Math.max(0, busy - cores - controlCores);
+  return { value, cpuUs, controlUs, cores, otherCores };
 }
 
 async function repeated<T>(repeat: number, run: (round: number) => Promise<T>): Promise<T[]> {
@@ -95,6 +103,8 @@ export interface CapacityLane {
     direct: CapacityResult;
     gateway: CapacityResult;
     cpuUsPerRequest?: number;
+    /** The primary's CPU per request (µs): lease grants, usage records; not in cpuUsPerRequest. */
+    primaryCpuUsPerRequest?: number;
     /** Cores' worth of CPU the gateway used: well under its cores means something else held it back. */
     cpuCores?: number;
     /** Cores' worth of the gateway's pinned CPUs that other processes used meanwhile. */
@@ -104,6 +114,8 @@ export interface CapacityLane {
   gatewayRps: number;
   /** Gateway CPU per request at saturation (µs), median. */
   cpuUsPerRequest: number;
+  /** The primary's CPU per request (µs), median (NaN when there is none to measure). */
+  primaryCpuUsPerRequest: number;
   errors: number;
 }
 
@@ -118,11 +130,19 @@ export async function capacityLane(ctx: LaneContext): Promise<CapacityLane> {
     );
     const g = m.value;
     const cpuUsPerRequest = perRequest(m.cpuUs, g.requests);
+    const primaryCpuUsPerRequest = perRequest(m.controlUs, g.requests);
     errors += d.errors + g.errors;
     ctx.progress(
-      `capacity round ${round + 1}/${ctx.opts.repeat} (${ctx.tool}, ${connections} connections): direct ${d.rps.toFixed(0)} req/s, gateway ${g.rps.toFixed(0)} req/s${cpuUsPerRequest === undefined ? '' : `, ${cpuUsPerRequest.toFixed(0)} µs CPU/request, ${m.cores?.toFixed(2)} cores busy`}${other(m.otherCores)}`,
+      `capacity round ${round + 1}/${ctx.opts.repeat} (${ctx.tool}, ${connections} connections): direct ${d.rps.toFixed(0)} req/s, gateway ${g.rps.toFixed(0)} req/s${cpuUsPerRequest === undefined ? '' : `, ${cpuUsPerRequest.toFixed(0)} µs CPU/request, ${m.cores?.toFixed(2)} cores busy`}${primaryCpuUsPerRequest === undefined ? '' : `, primary ${primaryCpuUsPerRequest.toFixed(0)} µs/request`}${other(m.otherCores)}`,
     );
-    return { direct: d, gateway: g, cpuUsPerRequest, cpuCores: m.cores, otherCores: m.otherCores };
+    return {
+      direct: d,
+      gateway: g,
+      cpuUsPerRequest,
+      primaryCpuUsPerRequest,
+      cpuCores: m.cores,
+      otherCores: m.otherCores,
+    };
   });
   return {
     tool: ctx.tool,
@@ -131,6 +151,7 @@ export async function capacityLane(ctx: LaneContext): Promise<CapacityLane> {
     directRps: median(repeats.map((r) => r.direct.rps)),
     gatewayRps: median(repeats.map((r) => r.gateway.rps)),
     cpuUsPerRequest: median(repeats.map((r) => r.cpuUsPerRequest)),
+    primaryCpuUsPerRequest: median(repeats.map((r) => r.primaryCpuUsPerRequest)),
     errors,
   };
 }

@@ -61,6 +61,8 @@ async function probe(name: string, endpoint: Endpoint, body: string, stream: boo
 interface Subject {
   endpoint: Endpoint;
   pids: () => number[];
+  /** Processes that serve no request but do work for each (Vidai's primary), metered apart. */
+  controlPids: () => number[];
   info: BenchResults['subject'];
   vidai: BenchGateway | undefined;
 }
@@ -82,6 +84,7 @@ async function startSubject(
         headers: { ...headers, ...(opts.key ? { authorization: `Bearer ${opts.key}` } : {}) },
       },
       pids: () => withDescendants(opts.pids),
+      controlPids: () => [],
       info: {
         name: opts.label ?? 'target',
         url: opts.target,
@@ -105,6 +108,7 @@ async function startSubject(
       headers: { ...headers, authorization: `Bearer ${vidai.key}` },
     },
     pids: vidai.workerPids,
+    controlPids: () => [vidai.primaryPid],
     info: {
       name: opts.label ?? 'vidai',
       url: vidai.gateway.baseURL,
@@ -199,6 +203,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
       streamBody,
       tool,
       meter: cpuMeter(subject.pids),
+      controlMeter: cpuMeter(subject.controlPids),
       gatewayCores:
         layout.gatewayCpus === undefined ? undefined : coreMeter(cpuList(layout.gatewayCpus)),
       progress,
@@ -250,7 +255,7 @@ function notes(opts: BenchOptions, r: BenchResults, profileDir: string | undefin
   const out = [
     `Layout: ${r.layout.description}. The load generator shares the machine with the gateway; ratios against direct, measured in the same run, are steadier than absolute figures.`,
     `Medians of ${opts.repeat} repeat(s) per measurement, ${opts.durationS} s each; "added" figures are medians of paired (gateway − direct) differences.`,
-    'Usage recording: this build has no usage writer yet (src/http/inference.ts passes a no-op onUsage); rate limits and budgets are not in the key policy until issue 4 lands (bench/setup.ts).',
+    'Full policy on: the bench key has RPM, TPM and a monthly budget (far above what the bench offers, so they never refuse), the model has a price, and every request writes a usage record (bench/setup.ts).',
   ];
   if (r.quick)
     out.push(

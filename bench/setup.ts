@@ -119,6 +119,8 @@ ${extra.providers}
 models:
   - name: ${BENCH_MODEL}
     provider: bench-upstream
+    # A price, so every request's cost is estimated, reserved against the budget and settled.
+    price: { input: 1, output: 2 }
 ${extra.models}`;
 }
 
@@ -131,9 +133,13 @@ export const benchKeyPolicy: Record<string, unknown> = {
   name: 'bench',
   models: [BENCH_MODEL],
   expires_at: '2999-01-01T00:00:00Z',
-  // TODO(issue 4): when keys gain RPM, TPM and a spend budget, add them here (e.g. an RPM of
-  // 1e9, a TPM of 1e12 and a budget of 1e9 cents), in the admin API's own field names. The key
-  // the admin API returns is stored in the results, so the report shows what was in force.
+  // The full policy: every request spends from RPM, TPM and budget leases granted by the
+  // primary, and its usage record goes to the primary's writer. The key the admin API returns
+  // is stored in the results, so the report shows what was in force.
+  rpm: 1e9,
+  tpm: 1e12,
+  budget_usd: 1e9,
+  budget_period: 'month',
 };
 
 export interface BenchGateway {
@@ -142,6 +148,8 @@ export interface BenchGateway {
   /** The key as the admin API describes it (never the key itself). */
   policy: Record<string, unknown>;
   workerPids(): number[];
+  /** The cluster primary: counter authority and usage writer, on the gateway's core(s). */
+  primaryPid: number;
 }
 
 export async function startVidai(options: {
@@ -167,5 +175,5 @@ export async function startVidai(options: {
   // The prefix of the key stays out of the results, with the key.
   const { key, key_prefix: _prefix, ...policy } = created;
   if (typeof key !== 'string') throw new Error('the admin API returned no key');
-  return { gateway, key, policy, workerPids: () => childPids(primary) };
+  return { gateway, key, policy, workerPids: () => childPids(primary), primaryPid: primary };
 }
