@@ -74,8 +74,10 @@ export function startCounterHost(dbPath: string, log: Logger) {
     handle(worker: Worker, message: WorkerMessage): boolean {
       const holder = String(worker.id);
       if (message.type === 'usage') {
-        writer.add(message.record);
-        authority.reconcile(reconciliationOf(message.record, message.reservations));
+        for (const { record, reservations } of message.records) {
+          writer.add(record);
+          authority.reconcile(reconciliationOf(record, reservations));
+        }
         return true;
       }
       if (message.type === 'acquire') {

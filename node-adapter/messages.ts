@@ -7,7 +7,13 @@ export type WorkerMessage =
   | { type: 'listening'; port: number }
   | { type: 'acquire'; id: number; demands: Demand[]; returns: LeaseReturn[] }
   | { type: 'release'; returns: LeaseReturn[] }
-  | { type: 'usage'; record: UsageRecord; reservations: SettledReservation[] };
+  /** The records of requests that ended in one turn of the worker's event loop, in order. */
+  | { type: 'usage'; records: UsageEntry[] };
+
+export interface UsageEntry {
+  record: UsageRecord;
+  reservations: SettledReservation[];
+}
 
 /** Primary → worker. */
 export type PrimaryMessage =
