@@ -11,6 +11,8 @@ export interface RecordedRequest {
   path: string;
   headers: IncomingMessage['headers'];
   body: string;
+  /** Settles when this request's connection closed or its reply was complete. */
+  closed: Promise<void>;
 }
 
 export type Fault =
@@ -72,6 +74,7 @@ export async function startUpstream(
   const sockets = new Set<Socket>();
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const closed = new Promise<void>((resolve) => res.once('close', () => resolve()));
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -81,6 +84,7 @@ export async function startUpstream(
         path: req.url ?? '/',
         headers: req.headers,
         body,
+        closed,
       };
       requests.push(recorded);
       const answer = (limit?: BodyLimit) => {
