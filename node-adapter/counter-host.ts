@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { performance } from 'node:perf_hooks';
+import { getTableColumns, sql } from 'drizzle-orm';
 import type { Logger } from '../src/deps';
 import { usageRecords } from '../src/db/schema';
 import { spendCondition, spendSum } from '../src/db/usage-repo';
@@ -12,7 +13,6 @@ import { openSqlite } from './sqlite';
 /** How often waiting usage records are written (the most a hard kill of the node can lose). */
 export const USAGE_FLUSH_MS = 100;
 const MAX_BATCH = 1000;
-const ROWS_PER_STATEMENT = 200;
 
 /**
  * The cluster primary's control-plane duties: it hosts the counter authority (workers acquire
@@ -24,17 +24,23 @@ function reply(worker: Worker, message: PrimaryMessage): void {
   if (worker.isConnected()) worker.send(message);
 }
 
+/** Every column of a usage record but the row id, as a placeholder of its own name. */
+const recordPlaceholders = Object.fromEntries(
+  Object.keys(getTableColumns(usageRecords))
+    .filter((name) => name !== 'id')
+    .map((name) => [name, sql.placeholder(name)]),
+) as unknown as UsageRecord;
+
 export function startCounterHost(dbPath: string, log: Logger) {
   const sqlite = openSqlite(dbPath);
   const db = sqlite.db;
+  // One statement prepared at start-up, run per row: building a multi-row INSERT per batch
+  // with drizzle's query builder was two thirds of the primary's time under load.
+  const insertRecord = db.insert(usageRecords).values(recordPlaceholders).prepare();
   const writer = new BatchWriter<UsageRecord>({
     write: (rows) =>
-      db.transaction((tx) => {
-        for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-          tx.insert(usageRecords)
-            .values(rows.slice(i, i + ROWS_PER_STATEMENT))
-            .run();
-        }
+      db.transaction(() => {
+        for (const row of rows) insertRecord.run(row);
       }),
     maxBatch: MAX_BATCH,
     maxQueued: 1_000_000,
