@@ -50,7 +50,7 @@ export async function forwardAnthropic(
     return { firstByteAt, response: new Response(bytes, { status: response.status, headers }) };
   }
   const stream = passthroughStream(response.stream(), {
-    reframe: false,
+    mayDrop: false,
     inspect(event) {
       if (event.event === 'message_stop') return 'done';
       if (event.event === 'error')

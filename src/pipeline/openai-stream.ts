@@ -31,7 +31,7 @@ export function openaiStream(
 ): ReadableStream<Uint8Array> {
   const drop = options.dropUsageChunk;
   return passthroughStream(source, {
-    reframe: drop,
+    mayDrop: drop,
     onEnd: options.onEnd,
     errorEvent: options.errorEvent,
     inspect(event) {
