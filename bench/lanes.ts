@@ -21,6 +21,8 @@ export interface LaneContext {
   meter: { start(): void; stop(): number | undefined };
   /** CPU of the gateway's control processes (Vidai's primary: leases, usage writer). */
   controlMeter: { start(): void; stop(): number | undefined };
+  /** The bare node:http + undici proxy (floor.ts) and its CPU, measured beside the gateway. */
+  floor: { endpoint: Endpoint; meter: { start(): void; stop(): number | undefined } } | undefined;
   /** Busy cores on the gateway's own CPUs (when pinned), whoever kept them busy. */
   gatewayCores: { start(): void; stop(): number | undefined } | undefined;
   progress(line: string): void;
@@ -109,6 +111,9 @@ export interface CapacityLane {
     cpuCores?: number;
     /** Cores' worth of the gateway's pinned CPUs that other processes used meanwhile. */
     otherCores?: number;
+    /** The floor (floor.ts) in the same round: its rate and CPU per request. */
+    floor?: CapacityResult;
+    floorCpuUsPerRequest?: number;
   }>;
   directRps: number;
   gatewayRps: number;
@@ -116,6 +121,10 @@ export interface CapacityLane {
   cpuUsPerRequest: number;
   /** The primary's CPU per request (µs), median (NaN when there is none to measure). */
   primaryCpuUsPerRequest: number;
+  /** The floor's CPU per request (µs), median (NaN when not measured). */
+  floorCpuUsPerRequest: number;
+  /** Median of each round's gateway CPU per request over the floor's (NaN when not measured). */
+  cpuOverFloor: number;
   errors: number;
 }
 
@@ -131,9 +140,17 @@ export async function capacityLane(ctx: LaneContext): Promise<CapacityLane> {
     const g = m.value;
     const cpuUsPerRequest = perRequest(m.cpuUs, g.requests);
     const primaryCpuUsPerRequest = perRequest(m.controlUs, g.requests);
+    let floor: CapacityResult | undefined;
+    let floorCpuUsPerRequest: number | undefined;
+    if (ctx.floor !== undefined) {
+      const meter = ctx.floor.meter;
+      meter.start();
+      floor = await capacity(ctx.tool, ctx.floor.endpoint, ctx.jsonBody, connections, durationS);
+      floorCpuUsPerRequest = perRequest(meter.stop(), floor.requests);
+    }
     errors += d.errors + g.errors;
     ctx.progress(
-      `capacity round ${round + 1}/${ctx.opts.repeat} (${ctx.tool}, ${connections} connections): direct ${d.rps.toFixed(0)} req/s, gateway ${g.rps.toFixed(0)} req/s${cpuUsPerRequest === undefined ? '' : `, ${cpuUsPerRequest.toFixed(0)} µs CPU/request, ${m.cores?.toFixed(2)} cores busy`}${primaryCpuUsPerRequest === undefined ? '' : `, primary ${primaryCpuUsPerRequest.toFixed(0)} µs/request`}${other(m.otherCores)}`,
+      `capacity round ${round + 1}/${ctx.opts.repeat} (${ctx.tool}, ${connections} connections): direct ${d.rps.toFixed(0)} req/s, gateway ${g.rps.toFixed(0)} req/s${cpuUsPerRequest === undefined ? '' : `, ${cpuUsPerRequest.toFixed(0)} µs CPU/request, ${m.cores?.toFixed(2)} cores busy`}${primaryCpuUsPerRequest === undefined ? '' : `, primary ${primaryCpuUsPerRequest.toFixed(0)} µs/request`}${floorCpuUsPerRequest === undefined ? '' : `; floor ${floor?.rps.toFixed(0)} req/s, ${floorCpuUsPerRequest.toFixed(0)} µs CPU/request`}${other(m.otherCores)}`,
     );
     return {
       direct: d,
@@ -142,6 +159,8 @@ export async function capacityLane(ctx: LaneContext): Promise<CapacityLane> {
       primaryCpuUsPerRequest,
       cpuCores: m.cores,
       otherCores: m.otherCores,
+      floor,
+      floorCpuUsPerRequest,
     };
   });
   return {
@@ -152,6 +171,14 @@ export async function capacityLane(ctx: LaneContext): Promise<CapacityLane> {
     gatewayRps: median(repeats.map((r) => r.gateway.rps)),
     cpuUsPerRequest: median(repeats.map((r) => r.cpuUsPerRequest)),
     primaryCpuUsPerRequest: median(repeats.map((r) => r.primaryCpuUsPerRequest)),
+    floorCpuUsPerRequest: median(repeats.map((r) => r.floorCpuUsPerRequest)),
+    cpuOverFloor: median(
+      repeats.map((r) =>
+        r.cpuUsPerRequest === undefined || r.floorCpuUsPerRequest === undefined
+          ? undefined
+          : r.cpuUsPerRequest / r.floorCpuUsPerRequest,
+      ),
+    ),
     errors,
   };
 }

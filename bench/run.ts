@@ -18,6 +18,7 @@ import {
   benchConfig,
   pinSelf,
   planLayout,
+  startFloorProcess,
   startUpstreamProcess,
   startVidai,
   type BenchGateway,
@@ -139,6 +140,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
     : 'not selected';
   const profileDir = opts.profile ? mkdtempSync(join(tmpdir(), 'vidai-bench-prof-')) : undefined;
   let subject: Subject | undefined;
+  let floor: Awaited<ReturnType<typeof startFloorProcess>> | undefined;
   let pids: number[] = [];
   const results: BenchResults = {
     schema: 'vidai-bench/1',
@@ -195,6 +197,15 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
       await probe(name, endpoint, jsonBody, false);
       await probe(name, endpoint, streamBody, true);
     }
+    if (opts.floor && opts.lanes.has('capacity')) {
+      floor = await startFloorProcess({
+        cpus: layout.gatewayCpus,
+        upstreamUrl: upstream.url,
+        upstreamKey: 'sk-bench-upstream',
+      });
+      progress(`floor (bench/floor.ts: node:http + undici, no policy) at ${floor.url}`);
+    }
+    const floorPid = floor?.pid;
     const ctx: LaneContext = {
       opts,
       direct,
@@ -204,6 +215,13 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
       tool,
       meter: cpuMeter(subject.pids),
       controlMeter: cpuMeter(subject.controlPids),
+      floor:
+        floor === undefined || floorPid === undefined
+          ? undefined
+          : {
+              endpoint: { ...direct, origin: floor.url },
+              meter: cpuMeter(() => [floorPid]),
+            },
       gatewayCores:
         layout.gatewayCpus === undefined ? undefined : coreMeter(cpuList(layout.gatewayCpus)),
       progress,
@@ -236,6 +254,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
     };
   } finally {
     await subject?.vidai?.gateway.stop();
+    await floor?.stop();
     await upstream.stop();
   }
   if (profileDir !== undefined) {
@@ -296,7 +315,7 @@ function headline(r: BenchResults): string {
     );
   if (r.capacity)
     lines.push(
-      `capacity: ${r.capacity.gatewayRps.toFixed(0)} req/s (direct ${r.capacity.directRps.toFixed(0)})`,
+      `capacity: ${r.capacity.gatewayRps.toFixed(0)} req/s (direct ${r.capacity.directRps.toFixed(0)})${Number.isNaN(r.capacity.cpuOverFloor) ? '' : `; CPU/request ${r.capacity.cpuOverFloor.toFixed(2)}× the floor's (${r.capacity.floorCpuUsPerRequest.toFixed(0)} µs)`}`,
     );
   return lines.join('\n');
 }

@@ -57,36 +57,25 @@ export interface UpstreamProcess {
 }
 
 const upstreamEntry = fileURLToPath(new URL('./upstream.ts', import.meta.url));
+const floorEntry = fileURLToPath(new URL('./floor.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
-/** Starts upstream.ts in its own process; resolves once it listens. */
-export function startUpstreamProcess(options: {
-  cpus: string | undefined;
-  port: number;
-  latencyMs: number;
-  chunkMs: number;
-  replyRepeat: number;
-}): Promise<UpstreamProcess> {
-  const [command = process.execPath, ...args] = [...taskset(options.cpus), process.execPath];
-  const child = spawn(
-    command,
-    [
-      ...args,
-      '--import',
-      'tsx',
-      upstreamEntry,
-      ['--port', String(options.port)],
-      ['--latency-ms', String(options.latencyMs)],
-      ['--chunk-ms', String(options.chunkMs)],
-      ['--reply-repeat', String(options.replyRepeat)],
-    ].flat(),
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/** Runs a bench script (upstream.ts, floor.ts) in its own process; resolves once it listens. */
+function startScript(
+  entry: string,
+  args: string[],
+  cpus: string | undefined,
+): Promise<UpstreamProcess> {
+  const [command = process.execPath, ...launch] = [...taskset(cpus), process.execPath];
+  const child = spawn(command, [...launch, '--import', 'tsx', entry, ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`upstream did not start:\n${output}`)), 20_000);
-    void exited.then(() => reject(new Error(`upstream exited:\n${output}`)));
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start:\n${output}`)), 20_000);
+    void exited.then(() => reject(new Error(`${entry} exited:\n${output}`)));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
@@ -103,6 +92,39 @@ export function startUpstreamProcess(options: {
       });
     });
   });
+}
+
+/** Starts upstream.ts in its own process; resolves once it listens. */
+export function startUpstreamProcess(options: {
+  cpus: string | undefined;
+  port: number;
+  latencyMs: number;
+  chunkMs: number;
+  replyRepeat: number;
+}): Promise<UpstreamProcess> {
+  return startScript(
+    upstreamEntry,
+    [
+      ['--port', String(options.port)],
+      ['--latency-ms', String(options.latencyMs)],
+      ['--chunk-ms', String(options.chunkMs)],
+      ['--reply-repeat', String(options.replyRepeat)],
+    ].flat(),
+    options.cpus,
+  );
+}
+
+/** Starts floor.ts (the bare node:http + undici proxy) in front of the upstream, on `cpus`. */
+export function startFloorProcess(options: {
+  cpus: string | undefined;
+  upstreamUrl: string;
+  upstreamKey: string;
+}): Promise<UpstreamProcess> {
+  return startScript(
+    floorEntry,
+    ['--upstream', options.upstreamUrl, '--key', options.upstreamKey],
+    options.cpus,
+  );
 }
 
 /** The gateway's config: one OpenAI-compatible provider (the bench upstream), one model. */
