@@ -9,6 +9,7 @@ import { BatchWriter } from '../src/usage/batch-writer';
 import { reconciliationOf, type UsageRecord } from '../src/usage/record';
 import type { PrimaryMessage, WorkerMessage } from './messages';
 import { openSqlite } from './sqlite';
+import { unpackUsage } from './usage-wire';
 
 /** How often waiting usage records are written (the most a hard kill of the node can lose). */
 export const USAGE_FLUSH_MS = 100;
@@ -80,7 +81,8 @@ export function startCounterHost(dbPath: string, log: Logger) {
     handle(worker: Worker, message: WorkerMessage): boolean {
       const holder = String(worker.id);
       if (message.type === 'usage') {
-        for (const { record, reservations } of message.records) {
+        for (const packed of message.records) {
+          const { record, reservations } = unpackUsage(packed);
           writer.add(record);
           authority.reconcile(reconciliationOf(record, reservations));
         }

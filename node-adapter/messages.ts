@@ -1,6 +1,5 @@
 import type { Demand, Grant, LeaseReturn } from '../src/policy/counters';
-import type { SettledReservation } from '../src/policy/limiter';
-import type { UsageRecord } from '../src/usage/record';
+import type { PackedUsage } from './usage-wire';
 
 /** Worker → primary. */
 export type WorkerMessage =
@@ -8,12 +7,7 @@ export type WorkerMessage =
   | { type: 'acquire'; id: number; demands: Demand[]; returns: LeaseReturn[] }
   | { type: 'release'; returns: LeaseReturn[] }
   /** The records of requests that ended in one turn of the worker's event loop, in order. */
-  | { type: 'usage'; records: UsageEntry[] };
-
-export interface UsageEntry {
-  record: UsageRecord;
-  reservations: SettledReservation[];
-}
+  | { type: 'usage'; records: PackedUsage[] };
 
 /** Primary → worker. */
 export type PrimaryMessage =

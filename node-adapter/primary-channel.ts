@@ -1,7 +1,8 @@
 import type { CounterClient, Demand, Grant, LeaseReturn } from '../src/policy/counters';
 import type { SettledReservation } from '../src/policy/limiter';
 import type { UsageRecord, UsageSink } from '../src/usage/record';
-import type { PrimaryMessage, UsageEntry, WorkerMessage } from './messages';
+import type { PrimaryMessage, WorkerMessage } from './messages';
+import { packUsage, type PackedUsage } from './usage-wire';
 
 /**
  * The channel's libuv handle. Its writeQueueSize is what process.send has queued in this process
@@ -54,7 +55,7 @@ export function primaryChannel(): CounterClient &
     sent++;
     process.send!(message, undefined, undefined, onWritten);
   };
-  let batch: UsageEntry[] = [];
+  let batch: PackedUsage[] = [];
   /** Resolves once the batch being gathered has reached the kernel. */
   let batchSettled: { promise: Promise<void>; resolve(): void } | undefined;
   const flush = () => {
@@ -88,7 +89,7 @@ export function primaryChannel(): CounterClient &
     },
     record(record: UsageRecord, reservations: readonly SettledReservation[]) {
       if (batch.length === 0) setImmediate(flush);
-      batch.push({ record, reservations: [...reservations] });
+      batch.push(packUsage(record, reservations));
     },
     settled(): Promise<void> | undefined {
       if (batch.length > 0) {

@@ -44,6 +44,7 @@ export interface PassthroughOptions {
   errorEvent(error: unknown): string;
 }
 
+const encoder = new TextEncoder();
 const LF = 10;
 const CR = 13;
 
@@ -89,7 +90,6 @@ export function passthroughStream(
 ): ReadableStream<Uint8Array> {
   const reader = source.getReader();
   const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
   const mayDrop = options.mayDrop;
   let last: 'done' | { error: unknown } | undefined;
   let ended = false;
