@@ -132,6 +132,11 @@ export interface CapacityLane {
 export async function capacityLane(ctx: LaneContext): Promise<CapacityLane> {
   const { connections, durationS } = ctx.opts;
   let errors = 0;
+  // Unmeasured rounds first, so the first measured one does not time V8's JIT warming up.
+  const warmS = Math.min(2, durationS);
+  for (const endpoint of [ctx.gateway, ctx.floor?.endpoint])
+    if (endpoint !== undefined)
+      await capacity(ctx.tool, endpoint, ctx.jsonBody, connections, warmS);
   const repeats = await repeated(ctx.opts.repeat, async (round) => {
     const d = await capacity(ctx.tool, ctx.direct, ctx.jsonBody, connections, durationS);
     const m = await metered(ctx, () =>
