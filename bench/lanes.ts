@@ -19,6 +19,10 @@ export interface LaneContext {
   tool: LoadGenerator;
   /** CPU of the gateway's processes; stop() is undefined when they cannot be read. */
   meter: { start(): void; stop(): number | undefined };
+  /** CPU of the gateway's control processes (Vidai's primary: leases, usage writer). */
+  controlMeter: { start(): void; stop(): number | undefined };
+  /** The bare node:http + undici proxy (floor.ts) and its CPU, measured beside the gateway. */
+  floor: { endpoint: Endpoint; meter: { start(): void; stop(): number | undefined } } | undefined;
   /** Busy cores on the gateway's own CPUs (when pinned), whoever kept them busy. */
   gatewayCores: { start(): void; stop(): number | undefined } | undefined;
   progress(line: string): void;
@@ -32,22 +36,28 @@ const perRequest = (cpuUs: number | undefined, requests: number) =>
   cpuUs === undefined || requests === 0 ? undefined : cpuUs / requests;
 
 /**
- * Runs `fn` with the gateway's CPU metered: its CPU time (µs), the cores' worth it kept busy,
- * and how much of its pinned cores something else used meanwhile (other engineers' jobs on a
- * shared machine): a step with much "other" load measured the machine, not the gateway.
+ * Runs `fn` with the gateway's CPU metered: its workers' CPU time (µs), its control processes'
+ * (the primary's), the cores' worth the workers kept busy, and how much of its pinned cores
+ * something else used meanwhile (other engineers' jobs on a shared machine): a step with much
+ * "other" load measured the machine, not the gateway.
  */
 async function metered<T>(ctx: LaneContext, fn: () => Promise<T>) {
   const t0 = performance.now();
   ctx.meter.start();
+  ctx.controlMeter.start();
   ctx.gatewayCores?.start();
   const value = await fn();
   const cpuUs = ctx.meter.stop();
+  const controlUs = ctx.controlMeter.stop();
   const busy = ctx.gatewayCores?.stop();
   const wallUs = (performance.now() - t0) * 1000;
   const cores = cpuUs === undefined ? undefined : cpuUs / wallUs;
+  const controlCores = (controlUs ?? 0) / wallUs;
   const otherCores =
-    busy === undefined || cores === undefined ? undefined : Math.max(0, busy - cores);
-  return { value, cpuUs, cores, otherCores };
+    busy === undefined || cores === undefined
+      ? undefined
+      : Math.max(0, busy - cores - controlCores);
+  return { value, cpuUs, controlUs, cores, otherCores };
 }
 
 async function repeated<T>(repeat: number, run: (round: number) => Promise<T>): Promise<T[]> {
@@ -95,15 +105,26 @@ export interface CapacityLane {
     direct: CapacityResult;
     gateway: CapacityResult;
     cpuUsPerRequest?: number;
+    /** The primary's CPU per request (µs): lease grants, usage records; not in cpuUsPerRequest. */
+    primaryCpuUsPerRequest?: number;
     /** Cores' worth of CPU the gateway used: well under its cores means something else held it back. */
     cpuCores?: number;
     /** Cores' worth of the gateway's pinned CPUs that other processes used meanwhile. */
     otherCores?: number;
+    /** The floor (floor.ts) in the same round: its rate and CPU per request. */
+    floor?: CapacityResult;
+    floorCpuUsPerRequest?: number;
   }>;
   directRps: number;
   gatewayRps: number;
   /** Gateway CPU per request at saturation (µs), median. */
   cpuUsPerRequest: number;
+  /** The primary's CPU per request (µs), median (NaN when there is none to measure). */
+  primaryCpuUsPerRequest: number;
+  /** The floor's CPU per request (µs), median (NaN when not measured). */
+  floorCpuUsPerRequest: number;
+  /** Median of each round's gateway CPU per request over the floor's (NaN when not measured). */
+  cpuOverFloor: number;
   errors: number;
 }
 
@@ -111,6 +132,11 @@ export interface CapacityLane {
 export async function capacityLane(ctx: LaneContext): Promise<CapacityLane> {
   const { connections, durationS } = ctx.opts;
   let errors = 0;
+  // Unmeasured rounds first, so the first measured one does not time V8's JIT warming up.
+  const warmS = Math.min(2, durationS);
+  for (const endpoint of [ctx.gateway, ctx.floor?.endpoint])
+    if (endpoint !== undefined)
+      await capacity(ctx.tool, endpoint, ctx.jsonBody, connections, warmS);
   const repeats = await repeated(ctx.opts.repeat, async (round) => {
     const d = await capacity(ctx.tool, ctx.direct, ctx.jsonBody, connections, durationS);
     const m = await metered(ctx, () =>
@@ -118,11 +144,29 @@ export async function capacityLane(ctx: LaneContext): Promise<CapacityLane> {
     );
     const g = m.value;
     const cpuUsPerRequest = perRequest(m.cpuUs, g.requests);
+    const primaryCpuUsPerRequest = perRequest(m.controlUs, g.requests);
+    let floor: CapacityResult | undefined;
+    let floorCpuUsPerRequest: number | undefined;
+    if (ctx.floor !== undefined) {
+      const meter = ctx.floor.meter;
+      meter.start();
+      floor = await capacity(ctx.tool, ctx.floor.endpoint, ctx.jsonBody, connections, durationS);
+      floorCpuUsPerRequest = perRequest(meter.stop(), floor.requests);
+    }
     errors += d.errors + g.errors;
     ctx.progress(
-      `capacity round ${round + 1}/${ctx.opts.repeat} (${ctx.tool}, ${connections} connections): direct ${d.rps.toFixed(0)} req/s, gateway ${g.rps.toFixed(0)} req/s${cpuUsPerRequest === undefined ? '' : `, ${cpuUsPerRequest.toFixed(0)} µs CPU/request, ${m.cores?.toFixed(2)} cores busy`}${other(m.otherCores)}`,
+      `capacity round ${round + 1}/${ctx.opts.repeat} (${ctx.tool}, ${connections} connections): direct ${d.rps.toFixed(0)} req/s, gateway ${g.rps.toFixed(0)} req/s${cpuUsPerRequest === undefined ? '' : `, ${cpuUsPerRequest.toFixed(0)} µs CPU/request, ${m.cores?.toFixed(2)} cores busy`}${primaryCpuUsPerRequest === undefined ? '' : `, primary ${primaryCpuUsPerRequest.toFixed(0)} µs/request`}${floorCpuUsPerRequest === undefined ? '' : `; floor ${floor?.rps.toFixed(0)} req/s, ${floorCpuUsPerRequest.toFixed(0)} µs CPU/request`}${other(m.otherCores)}`,
     );
-    return { direct: d, gateway: g, cpuUsPerRequest, cpuCores: m.cores, otherCores: m.otherCores };
+    return {
+      direct: d,
+      gateway: g,
+      cpuUsPerRequest,
+      primaryCpuUsPerRequest,
+      cpuCores: m.cores,
+      otherCores: m.otherCores,
+      floor,
+      floorCpuUsPerRequest,
+    };
   });
   return {
     tool: ctx.tool,
@@ -131,6 +175,15 @@ export async function capacityLane(ctx: LaneContext): Promise<CapacityLane> {
     directRps: median(repeats.map((r) => r.direct.rps)),
     gatewayRps: median(repeats.map((r) => r.gateway.rps)),
     cpuUsPerRequest: median(repeats.map((r) => r.cpuUsPerRequest)),
+    primaryCpuUsPerRequest: median(repeats.map((r) => r.primaryCpuUsPerRequest)),
+    floorCpuUsPerRequest: median(repeats.map((r) => r.floorCpuUsPerRequest)),
+    cpuOverFloor: median(
+      repeats.map((r) =>
+        r.cpuUsPerRequest === undefined || r.floorCpuUsPerRequest === undefined
+          ? undefined
+          : r.cpuUsPerRequest / r.floorCpuUsPerRequest,
+      ),
+    ),
     errors,
   };
 }

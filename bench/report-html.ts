@@ -158,6 +158,9 @@ ${table(
     'direct req/s',
     `${esc(who)} req/s`,
     'CPU µs/req',
+    'primary µs/req',
+    'floor req/s',
+    'floor µs/req',
     'cores busy',
     'other load',
     'errors',
@@ -168,14 +171,28 @@ ${table(
       n(x.direct.rps),
       n(x.gateway.rps),
       n(x.cpuUsPerRequest),
+      n(x.primaryCpuUsPerRequest),
+      n(x.floor?.rps),
+      n(x.floorCpuUsPerRequest),
       n(x.cpuCores, 2),
       n(x.otherCores, 2),
       n(x.direct.errors + x.gateway.errors),
     ]),
-    ['median', n(c.directRps), n(c.gatewayRps), n(c.cpuUsPerRequest), '', '', n(c.errors)],
+    [
+      'median',
+      n(c.directRps),
+      n(c.gatewayRps),
+      n(c.cpuUsPerRequest),
+      n(c.primaryCpuUsPerRequest),
+      '',
+      n(c.floorCpuUsPerRequest),
+      '',
+      '',
+      n(c.errors),
+    ],
   ],
 )}
-<p>"Cores busy": the gateway's CPU time over the run's wall time. "Other load": cores' worth of the gateway's pinned CPU(s) used by processes outside the bench meanwhile; with much of it, the gateway was held back by the machine, not by its own work.</p>`);
+<p>"CPU µs/req": the worker processes' CPU time over requests served (the target's measure). "Primary µs/req": the cluster primary's, which grants leases and writes usage records, on the same core(s); not included in the first. "Floor": bench/floor.ts, a bare node:http + undici proxy with no policy, on the gateway's core(s) in the same round: the least a Node proxy costs here and now${Number.isNaN(c.cpuOverFloor) ? '' : ` (the gateway's CPU per request was ${c.cpuOverFloor.toFixed(2)}× the floor's, median of rounds)`}. "Cores busy": the workers' CPU time over the run's wall time. "Other load": cores' worth of the gateway's pinned CPU(s) used by processes outside the bench meanwhile; with much of it, the gateway was held back by the machine, not by its own work.</p>`);
   }
   if (r.memory)
     parts.push(

@@ -18,6 +18,7 @@ import {
   benchConfig,
   pinSelf,
   planLayout,
+  startFloorProcess,
   startUpstreamProcess,
   startVidai,
   type BenchGateway,
@@ -61,6 +62,8 @@ async function probe(name: string, endpoint: Endpoint, body: string, stream: boo
 interface Subject {
   endpoint: Endpoint;
   pids: () => number[];
+  /** Processes that serve no request but do work for each (Vidai's primary), metered apart. */
+  controlPids: () => number[];
   info: BenchResults['subject'];
   vidai: BenchGateway | undefined;
 }
@@ -82,6 +85,7 @@ async function startSubject(
         headers: { ...headers, ...(opts.key ? { authorization: `Bearer ${opts.key}` } : {}) },
       },
       pids: () => withDescendants(opts.pids),
+      controlPids: () => [],
       info: {
         name: opts.label ?? 'target',
         url: opts.target,
@@ -105,6 +109,7 @@ async function startSubject(
       headers: { ...headers, authorization: `Bearer ${vidai.key}` },
     },
     pids: vidai.workerPids,
+    controlPids: () => [vidai.primaryPid],
     info: {
       name: opts.label ?? 'vidai',
       url: vidai.gateway.baseURL,
@@ -135,6 +140,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
     : 'not selected';
   const profileDir = opts.profile ? mkdtempSync(join(tmpdir(), 'vidai-bench-prof-')) : undefined;
   let subject: Subject | undefined;
+  let floor: Awaited<ReturnType<typeof startFloorProcess>> | undefined;
   let pids: number[] = [];
   const results: BenchResults = {
     schema: 'vidai-bench/1',
@@ -191,6 +197,15 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
       await probe(name, endpoint, jsonBody, false);
       await probe(name, endpoint, streamBody, true);
     }
+    if (opts.floor && opts.lanes.has('capacity')) {
+      floor = await startFloorProcess({
+        cpus: layout.gatewayCpus,
+        upstreamUrl: upstream.url,
+        upstreamKey: 'sk-bench-upstream',
+      });
+      progress(`floor (bench/floor.ts: node:http + undici, no policy) at ${floor.url}`);
+    }
+    const floorPid = floor?.pid;
     const ctx: LaneContext = {
       opts,
       direct,
@@ -199,6 +214,14 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
       streamBody,
       tool,
       meter: cpuMeter(subject.pids),
+      controlMeter: cpuMeter(subject.controlPids),
+      floor:
+        floor === undefined || floorPid === undefined
+          ? undefined
+          : {
+              endpoint: { ...direct, origin: floor.url },
+              meter: cpuMeter(() => [floorPid]),
+            },
       gatewayCores:
         layout.gatewayCpus === undefined ? undefined : coreMeter(cpuList(layout.gatewayCpus)),
       progress,
@@ -231,6 +254,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
     };
   } finally {
     await subject?.vidai?.gateway.stop();
+    await floor?.stop();
     await upstream.stop();
   }
   if (profileDir !== undefined) {
@@ -250,7 +274,7 @@ function notes(opts: BenchOptions, r: BenchResults, profileDir: string | undefin
   const out = [
     `Layout: ${r.layout.description}. The load generator shares the machine with the gateway; ratios against direct, measured in the same run, are steadier than absolute figures.`,
     `Medians of ${opts.repeat} repeat(s) per measurement, ${opts.durationS} s each; "added" figures are medians of paired (gateway − direct) differences.`,
-    'Usage recording: this build has no usage writer yet (src/http/inference.ts passes a no-op onUsage); rate limits and budgets are not in the key policy until issue 4 lands (bench/setup.ts).',
+    'Full policy on: the bench key has RPM, TPM and a monthly budget (far above what the bench offers, so they never refuse), the model has a price, and every request writes a usage record (bench/setup.ts).',
   ];
   if (r.quick)
     out.push(
@@ -291,7 +315,7 @@ function headline(r: BenchResults): string {
     );
   if (r.capacity)
     lines.push(
-      `capacity: ${r.capacity.gatewayRps.toFixed(0)} req/s (direct ${r.capacity.directRps.toFixed(0)})`,
+      `capacity: ${r.capacity.gatewayRps.toFixed(0)} req/s (direct ${r.capacity.directRps.toFixed(0)})${Number.isNaN(r.capacity.cpuOverFloor) ? '' : `; CPU/request ${r.capacity.cpuOverFloor.toFixed(2)}× the floor's (${r.capacity.floorCpuUsPerRequest.toFixed(0)} µs)`}`,
     );
   return lines.join('\n');
 }

@@ -57,36 +57,25 @@ export interface UpstreamProcess {
 }
 
 const upstreamEntry = fileURLToPath(new URL('./upstream.ts', import.meta.url));
+const floorEntry = fileURLToPath(new URL('./floor.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
-/** Starts upstream.ts in its own process; resolves once it listens. */
-export function startUpstreamProcess(options: {
-  cpus: string | undefined;
-  port: number;
-  latencyMs: number;
-  chunkMs: number;
-  replyRepeat: number;
-}): Promise<UpstreamProcess> {
-  const [command = process.execPath, ...args] = [...taskset(options.cpus), process.execPath];
-  const child = spawn(
-    command,
-    [
-      ...args,
-      '--import',
-      'tsx',
-      upstreamEntry,
-      ['--port', String(options.port)],
-      ['--latency-ms', String(options.latencyMs)],
-      ['--chunk-ms', String(options.chunkMs)],
-      ['--reply-repeat', String(options.replyRepeat)],
-    ].flat(),
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/** Runs a bench script (upstream.ts, floor.ts) in its own process; resolves once it listens. */
+function startScript(
+  entry: string,
+  args: string[],
+  cpus: string | undefined,
+): Promise<UpstreamProcess> {
+  const [command = process.execPath, ...launch] = [...taskset(cpus), process.execPath];
+  const child = spawn(command, [...launch, '--import', 'tsx', entry, ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`upstream did not start:\n${output}`)), 20_000);
-    void exited.then(() => reject(new Error(`upstream exited:\n${output}`)));
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start:\n${output}`)), 20_000);
+    void exited.then(() => reject(new Error(`${entry} exited:\n${output}`)));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
@@ -105,6 +94,39 @@ export function startUpstreamProcess(options: {
   });
 }
 
+/** Starts upstream.ts in its own process; resolves once it listens. */
+export function startUpstreamProcess(options: {
+  cpus: string | undefined;
+  port: number;
+  latencyMs: number;
+  chunkMs: number;
+  replyRepeat: number;
+}): Promise<UpstreamProcess> {
+  return startScript(
+    upstreamEntry,
+    [
+      ['--port', String(options.port)],
+      ['--latency-ms', String(options.latencyMs)],
+      ['--chunk-ms', String(options.chunkMs)],
+      ['--reply-repeat', String(options.replyRepeat)],
+    ].flat(),
+    options.cpus,
+  );
+}
+
+/** Starts floor.ts (the bare node:http + undici proxy) in front of the upstream, on `cpus`. */
+export function startFloorProcess(options: {
+  cpus: string | undefined;
+  upstreamUrl: string;
+  upstreamKey: string;
+}): Promise<UpstreamProcess> {
+  return startScript(
+    floorEntry,
+    ['--upstream', options.upstreamUrl, '--key', options.upstreamKey],
+    options.cpus,
+  );
+}
+
 /** The gateway's config: one OpenAI-compatible provider (the bench upstream), one model. */
 export function benchConfig(upstreamUrl: string, extra = { providers: '', models: '' }): string {
   return `
@@ -119,6 +141,8 @@ ${extra.providers}
 models:
   - name: ${BENCH_MODEL}
     provider: bench-upstream
+    # A price, so every request's cost is estimated, reserved against the budget and settled.
+    price: { input: 1, output: 2 }
 ${extra.models}`;
 }
 
@@ -131,9 +155,13 @@ export const benchKeyPolicy: Record<string, unknown> = {
   name: 'bench',
   models: [BENCH_MODEL],
   expires_at: '2999-01-01T00:00:00Z',
-  // TODO(issue 4): when keys gain RPM, TPM and a spend budget, add them here (e.g. an RPM of
-  // 1e9, a TPM of 1e12 and a budget of 1e9 cents), in the admin API's own field names. The key
-  // the admin API returns is stored in the results, so the report shows what was in force.
+  // The full policy: every request spends from RPM, TPM and budget leases granted by the
+  // primary, and its usage record goes to the primary's writer. The key the admin API returns
+  // is stored in the results, so the report shows what was in force.
+  rpm: 1e9,
+  tpm: 1e12,
+  budget_usd: 1e9,
+  budget_period: 'month',
 };
 
 export interface BenchGateway {
@@ -142,6 +170,8 @@ export interface BenchGateway {
   /** The key as the admin API describes it (never the key itself). */
   policy: Record<string, unknown>;
   workerPids(): number[];
+  /** The cluster primary: counter authority and usage writer, on the gateway's core(s). */
+  primaryPid: number;
 }
 
 export async function startVidai(options: {
@@ -167,5 +197,5 @@ export async function startVidai(options: {
   // The prefix of the key stays out of the results, with the key.
   const { key, key_prefix: _prefix, ...policy } = created;
   if (typeof key !== 'string') throw new Error('the admin API returned no key');
-  return { gateway, key, policy, workerPids: () => childPids(primary) };
+  return { gateway, key, policy, workerPids: () => childPids(primary), primaryPid: primary };
 }

@@ -1,13 +1,13 @@
 import type { Demand, Grant, LeaseReturn } from '../src/policy/counters';
-import type { SettledReservation } from '../src/policy/limiter';
-import type { UsageRecord } from '../src/usage/record';
+import type { PackedUsage } from './usage-wire';
 
 /** Worker → primary. */
 export type WorkerMessage =
   | { type: 'listening'; port: number }
   | { type: 'acquire'; id: number; demands: Demand[]; returns: LeaseReturn[] }
   | { type: 'release'; returns: LeaseReturn[] }
-  | { type: 'usage'; record: UsageRecord; reservations: SettledReservation[] };
+  /** The records of requests that ended in one turn of the worker's event loop, in order. */
+  | { type: 'usage'; records: PackedUsage[] };
 
 /** Primary → worker. */
 export type PrimaryMessage =

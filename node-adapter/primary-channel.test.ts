@@ -5,20 +5,33 @@ import { describe, expect, it } from 'vitest';
 const child = fileURLToPath(new URL('../test/fixtures/channel-child.ts', import.meta.url));
 
 describe('primaryChannel.settled', () => {
-  it('is undefined once a record is in the kernel, and waits while records are queued in the worker', async () => {
+  it('waits for the batch a record is in to reach the kernel, and while records are queued in the worker', async () => {
     const worker = fork(child, { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
     let received = 0;
+    let messages = 0;
     const report = new Promise<{
       afterOne: boolean;
+      settledOne: boolean;
       backedUp: boolean;
+      queuedWhenSettled: number;
       sent: number;
       received: number;
     }>((resolve) =>
       worker.on(
         'message',
-        (message: { type: string; afterOne: boolean; backedUp: boolean; sent: number }) => {
-          if (message.type === 'usage') received++;
-          else if (message.type === 'report') resolve({ ...message, received });
+        (message: {
+          type: string;
+          records?: unknown[];
+          afterOne: boolean;
+          settledOne: boolean;
+          backedUp: boolean;
+          queuedWhenSettled: number;
+          sent: number;
+        }) => {
+          if (message.type === 'usage') {
+            messages++;
+            received += message.records?.length ?? 0;
+          } else if (message.type === 'report') resolve({ ...message, received });
         },
       ),
     );
@@ -28,9 +41,14 @@ describe('primaryChannel.settled', () => {
     while (Date.now() < until);
     const result = await report;
     worker.kill();
+    // A record waits for its batch; once that is in the kernel, nothing more is waited for.
     expect(result.afterOne).toBe(true);
+    expect(result.settledOne).toBe(true);
     expect(result.backedUp).toBe(true);
-    // When settled() resolved, every record had left the worker: all arrived before the report.
+    // When settled() resolved, every record had left the worker.
+    expect(result.queuedWhenSettled).toBe(0);
     expect(result.received).toBe(result.sent);
+    // Records of one turn of the worker's event loop travel together.
+    expect(messages).toBeLessThan(result.sent / 100);
   });
 });

@@ -1,12 +1,18 @@
-import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
-import { TransportError, type Transport, type TransportFailure } from '../src/pipeline/transport';
+import { Agent } from 'undici';
+import { TransportError, type Transport } from '../src/pipeline/transport';
+import { UpstreamCall } from './upstream-call';
+
+export { toTransportError } from './upstream-call';
 
 /**
- * The Node transport: undici's pooled client (global fetch is several times slower on Node).
- * Connections are kept alive across requests to each upstream. undici applies a connect
- * timeout per dispatcher, not per request, so there is one Agent per distinct connect timeout:
- * the values come from the config (one per alias at most), so there are few, made on first use.
+ * The Node transport: undici's pooled client (global fetch is several times slower on Node),
+ * driven through its lowest public layer, `dispatch` with a handler of our own
+ * (upstream-call.ts), rather than `request()`: no Node Readable, no per-request
+ * abort-signal plumbing inside undici, and a reply body read straight into the web stream or
+ * buffer the pipeline asked for. Connections are kept alive across requests to each upstream.
+ * undici applies a connect timeout per dispatcher, not per request, so there is one Agent per
+ * distinct connect timeout: the values come from the config (one per alias at most), so there
+ * are few, made on first use.
  */
 export function undiciTransport(
   options: { connectTimeoutMs?: number } = {},
@@ -26,40 +32,23 @@ export function undiciTransport(
     return agent;
   };
 
-  const transport: Transport = async (req) => {
-    let res: Awaited<ReturnType<typeof request>>;
-    try {
-      res = await request(req.url, {
+  const transport: Transport = (req) => {
+    if (req.signal?.aborted) return Promise.reject(new TransportError('aborted'));
+    const call = new UpstreamCall(req.signal);
+    const { origin, path } = splitUrl(req.url);
+    agentFor(req.connectTimeoutMs ?? fallbackConnectMs).dispatch(
+      {
+        origin,
+        path,
         method: req.method,
         headers: req.headers,
-        body: req.body,
-        signal: req.signal,
-        dispatcher: agentFor(req.connectTimeoutMs ?? fallbackConnectMs),
+        body: req.body ?? null,
         headersTimeout: req.firstByteTimeoutMs,
         bodyTimeout: req.idleTimeoutMs,
-      });
-    } catch (err) {
-      throw toTransportError(err, 'connect');
-    }
-    const body = res.body;
-    return {
-      status: res.statusCode,
-      header(name) {
-        const value = res.headers[name];
-        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
       },
-      async bytes() {
-        try {
-          return new Uint8Array(await body.arrayBuffer());
-        } catch (err) {
-          throw toTransportError(err, 'reset');
-        }
-      },
-      stream: () => readableToWeb(body),
-      discard() {
-        body.destroy();
-      },
-    };
+      call,
+    );
+    return call.head;
   };
   const close = async () => {
     await Promise.all([...agents.values()].map((agent) => agent.close()));
@@ -67,58 +56,16 @@ export function undiciTransport(
   return Object.assign(transport, { close, agentCount: () => agents.size });
 }
 
-/** undici's error codes → what the pipeline needs to know. */
-export function toTransportError(err: unknown, otherwise: TransportFailure): TransportError {
-  const code = (err as { code?: string }).code;
-  const name = (err as { name?: string }).name;
-  let failure: TransportFailure = otherwise;
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') failure = 'first_byte_timeout';
-  else if (code === 'UND_ERR_BODY_TIMEOUT') failure = 'idle_timeout';
-  else if (code === 'UND_ERR_ABORTED' || name === 'AbortError') failure = 'aborted';
-  else if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE')
-    failure = 'reset';
-  else if (
-    code === 'UND_ERR_CONNECT_TIMEOUT' ||
-    code === 'ECONNREFUSED' ||
-    code === 'ENOTFOUND' ||
-    code === 'EAI_AGAIN' ||
-    code === 'EHOSTUNREACH' ||
-    code === 'ENETUNREACH'
-  )
-    failure = 'connect';
-  return new TransportError(failure, { cause: err });
-}
+/** Upstream URLs come from the config: few distinct ones, each split once. */
+const splitUrls = new Map<string, { origin: string; path: string }>();
 
-/** A Node body as a web stream, with back-pressure, and failures as TransportErrors. */
-function readableToWeb(body: Readable): ReadableStream<Uint8Array> {
-  let settled = false;
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        body.on('data', (chunk: Buffer) => {
-          if (settled) return;
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          if ((controller.desiredSize ?? 0) <= 0) body.pause();
-        });
-        body.once('end', () => {
-          if (settled) return;
-          settled = true;
-          controller.close();
-        });
-        body.once('error', (err) => {
-          if (settled) return;
-          settled = true;
-          controller.error(toTransportError(err, 'reset'));
-        });
-      },
-      pull() {
-        body.resume();
-      },
-      cancel() {
-        settled = true;
-        body.destroy();
-      },
-    },
-    { highWaterMark: 1 },
-  );
+function splitUrl(url: string): { origin: string; path: string } {
+  let split = splitUrls.get(url);
+  if (split === undefined) {
+    const parsed = new URL(url);
+    split = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+    if (splitUrls.size >= 1000) splitUrls.clear();
+    splitUrls.set(url, split);
+  }
+  return split;
 }

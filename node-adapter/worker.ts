@@ -9,6 +9,7 @@ import { Limiter } from '../src/policy/limiter';
 import { PolicyStore } from '../src/policy/policy-store';
 import { loadConfig } from './config-file';
 import { readAdminKey } from './admin-key';
+import { callerSignal } from './caller-signal';
 import { createLogger } from './log';
 import type { PrimaryMessage } from './messages';
 import { primaryChannel } from './primary-channel';
@@ -63,6 +64,7 @@ export async function startGateway(
     adminKeyHash:
       adminKey === undefined ? undefined : createHash('sha256').update(adminKey).digest('hex'),
     log,
+    callerSignal,
   });
 
   const server = await new Promise<Server>((resolve, reject) => {

@@ -1,6 +1,8 @@
+import type { Context } from 'hono';
 import type { GatewayConfig } from './config/compile';
 import type { GatewayDb } from './db/database';
 import type { InboundFormat } from './errors/render';
+import type { CancelSignal } from './pipeline/cancel';
 import type { HealthRegistry } from './pipeline/health';
 import type { Transport } from './pipeline/transport';
 import type { Limiter } from './policy/limiter';
@@ -31,6 +33,12 @@ export interface GatewayDeps {
   /** SHA-256 (hex) of the admin key; undefined turns the admin API off. */
   adminKeyHash: string | undefined;
   log: Logger;
+  /**
+   * Aborts when the caller goes away. Without it, the Request's own signal (native on
+   * Workers); the Node adapter gives a cheaper one, since @hono/node-server makes an
+   * AbortController for every Request whose signal is read.
+   */
+  callerSignal?(c: Context<GatewayEnv>): CancelSignal | undefined;
 }
 
 /** What the app's handlers see: the runtime's deps plus state the app keeps per process. */

@@ -56,7 +56,7 @@ export function inference(deps: AppDeps, inbound: InboundSpec) {
           raw,
           clientHeaders,
           stream,
-          signal: c.req.raw.signal,
+          signal: deps.callerSignal === undefined ? c.req.raw.signal : deps.callerSignal(c),
           timeoutMs: route.timeouts.firstByteMs,
           onUsage: account.onUsage,
           onEnd: account.onEnd,

@@ -1,6 +1,7 @@
 import type { RouteTarget, RouteTimeouts } from '../config/compile';
 import { StreamCutError, type StreamEnd } from './openai-stream';
 import type { ForwardPlan, ForwardResult } from './plan';
+import { Cancel } from './cancel';
 import type { Deadline } from './timeouts';
 import { TransportError, type Transport } from './transport';
 
@@ -17,8 +18,8 @@ export class Attempt {
   private committed = false;
   private discarded = false;
   private held: (() => unknown)[] = [];
-  private readonly controller = new AbortController();
-  private readonly onDeadline = () => this.controller.abort();
+  private readonly signal = new Cancel();
+  private readonly unfollow: () => void;
 
   constructor(
     private readonly plan: ForwardPlan,
@@ -27,8 +28,7 @@ export class Attempt {
     /** Called once, when the committed reply has ended (at commit for a whole-body reply). */
     private readonly onFinished: (end: StreamEnd) => void,
   ) {
-    if (deadline.signal.aborted) this.controller.abort();
-    else deadline.signal.addEventListener('abort', this.onDeadline, { once: true });
+    this.unfollow = this.signal.follow(deadline.signal);
   }
 
   /** The plan the adapter sees: the same call, with this attempt's signal and hooks. */
@@ -40,7 +40,7 @@ export class Attempt {
       ...plan,
       body,
       raw: params === undefined ? plan.raw : JSON.stringify(body),
-      signal: this.controller.signal,
+      signal: this.signal,
       timeoutMs: timeouts.firstByteMs,
       onUsage: (usage) => this.relay(() => plan.onUsage(usage)),
       onEnd: (end) =>
@@ -63,7 +63,7 @@ export class Attempt {
     return (req) =>
       base({
         ...req,
-        signal: this.controller.signal,
+        signal: this.signal,
         connectTimeoutMs: timeouts.connectMs,
         firstByteTimeoutMs: timeouts.firstByteMs,
         idleTimeoutMs: timeouts.idleMs,
@@ -81,7 +81,7 @@ export class Attempt {
   discard(): void {
     this.discarded = true;
     this.held = [];
-    this.controller.abort();
+    this.signal.abort();
     this.release();
   }
 
@@ -94,7 +94,7 @@ export class Attempt {
   }
 
   private release(): void {
-    this.deadline.signal.removeEventListener('abort', this.onDeadline);
+    this.unfollow();
   }
 }
 

@@ -51,7 +51,7 @@ export async function forwardAnthropic(
   }
   const stream = passthroughStream(response.stream(), {
     meter: plan.meter,
-    reframe: false,
+    mayDrop: false,
     inspect(event) {
       if (event.event === 'message_stop') return 'done';
       if (event.event === 'error')

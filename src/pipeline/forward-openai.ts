@@ -9,6 +9,7 @@ import { upstreamHttpError, upstreamStreamError } from './upstream-errors';
 import type { ForwardPlan, ForwardResult } from './plan';
 
 const paths = { chat: '/chat/completions', embeddings: '/embeddings' } as const;
+const utf8 = new TextDecoder();
 
 /**
  * OpenAI client → OpenAI-format upstream: passthrough. The body goes as received unless the
@@ -23,15 +24,15 @@ export async function forwardOpenAI(
   if (plan.op === 'count_tokens') {
     throw new GatewayError('invalid_request', 'OpenAI-format providers have no token counter.');
   }
-  let patched = plan.body.model !== target.model;
-  const body: JsonObject = { ...plan.body, model: target.model };
+  let patch: JsonObject | undefined;
+  if (plan.body.model !== target.model) patch = { model: target.model };
   let dropUsageChunk = false;
   if (plan.stream && plan.op === 'chat' && target.provider.row.streamUsage === 'stream_options') {
-    const options = body.stream_options;
+    const options = plan.body.stream_options;
     if (!isObject(options) || options.include_usage !== true) {
-      body.stream_options = { ...(isObject(options) ? options : {}), include_usage: true };
+      const include = { ...(isObject(options) ? options : {}), include_usage: true };
+      patch = { ...patch, stream_options: include };
       dropUsageChunk = true;
-      patched = true;
     }
   }
   const response = await transport({
@@ -42,7 +43,8 @@ export async function forwardOpenAI(
       'content-type': 'application/json',
       accept: plan.stream ? 'text/event-stream' : 'application/json',
     },
-    body: patched ? JSON.stringify(body) : plan.raw,
+    // The body is copied only when it must change (the plan's is reused by retries).
+    body: patch === undefined ? plan.raw : JSON.stringify({ ...plan.body, ...patch }),
     signal: plan.signal,
     firstByteTimeoutMs: plan.timeoutMs,
     idleTimeoutMs: plan.timeoutMs,
@@ -53,7 +55,7 @@ export async function forwardOpenAI(
   const firstByteAt = Date.now();
   if (!plan.stream) {
     const bytes = await response.bytes();
-    plan.onUsage(usageFromOpenAIBody(new TextDecoder().decode(bytes)));
+    plan.onUsage(usageFromOpenAIBody(utf8.decode(bytes)));
     plan.onEnd({ outcome: 'complete' });
     return {
       firstByteAt,

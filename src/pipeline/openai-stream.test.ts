@@ -260,6 +260,14 @@ describe('openaiStream dropping the usage chunk', () => {
     expect(r.ends).toEqual([{ outcome: 'complete' }]);
   });
 
+  it('passes every other read through byte for byte, re-framing none of it', async () => {
+    const chunks = [roleEvent, helloEvent, worldEvent, stopEvent, doneEvent];
+    const mixed = chunks.map((e, i) => (i % 2 === 0 ? e : e.replace(/\n\n$/, '\r\n\r\n')));
+    const input = [...mixed.slice(0, 4), usageEvent, mixed[4]!];
+    const r = await run(input, true);
+    expect(r.chunks).toEqual(mixed);
+  });
+
   it('still reports the usage it removed', async () => {
     const r = await run(events, true);
     expect(r.usages).toEqual([expectedUsage]);

@@ -33,7 +33,7 @@ export function openaiStream(
   const drop = options.dropUsageChunk;
   return passthroughStream(source, {
     meter: options.meter,
-    reframe: drop,
+    mayDrop: drop,
     onEnd: options.onEnd,
     errorEvent: options.errorEvent,
     inspect(event) {

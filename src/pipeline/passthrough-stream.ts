@@ -8,7 +8,9 @@ import { formatSseEvent } from '../sse/serialize';
  * event boundaries:
  * - bytes are forwarded up to the last complete event, so that if the upstream breaks, the
  *   client gets a clean error event rather than half an event glued to one;
- * - with `reframe`, events `inspect` marks `drop` are removed (the rest is re-framed).
+ * - with `mayDrop`, events `inspect` marks `drop` are removed: the one upstream read that
+ *   completed such an event goes out re-framed without it; every other read's bytes still
+ *   pass through untouched (re-framing every event cost an encode per read).
  */
 export interface StreamEnd {
   outcome: 'complete' | 'error' | 'cancelled';
@@ -25,7 +27,7 @@ export class StreamCutError extends Error {
 /**
  * What one event means: `done` — the stream is complete; `error` — the upstream reported an
  * error in the stream, in the client's own format, so it is passed on and ends the stream;
- * `drop` — leave it out of the reply (only with `reframe`).
+ * `drop` — leave it out of the reply (only with `mayDrop`).
  */
 export type EventVerdict = 'done' | 'drop' | { error: unknown } | undefined;
 
@@ -33,8 +35,8 @@ export interface PassthroughOptions {
   inspect(event: SseEvent): EventVerdict;
   /** Counts the events seen (see ForwardPlan.meter). */
   meter?: { events: number } | undefined;
-  /** Re-frame events instead of piping bytes, so `drop` can remove some. */
-  reframe: boolean;
+  /** Whether `drop` verdicts remove events (else they are passed on like any other). */
+  mayDrop: boolean;
   /**
    * Called once, however the stream ends; for a finished stream, before the reply's last bytes
    * go out, and if it returns a promise they wait for it (accounting keeps a record safe first).
@@ -44,15 +46,26 @@ export interface PassthroughOptions {
   errorEvent(error: unknown): string;
 }
 
+const encoder = new TextEncoder();
 const LF = 10;
 const CR = 13;
 
-/** The offset just past the last blank line (LF LF or CR LF CR LF) in `bytes`, or 0. */
-function lastEventBoundary(bytes: Uint8Array): number {
+const isLineEnd = (byte: number | undefined) => byte === LF || byte === CR;
+
+/**
+ * The offset just past the last blank line in `bytes` (0 if none): where the SSE grammar ends
+ * an event, whichever line ends (CRLF, LF, CR, or a mix) frame it, so that everything before
+ * it holds exactly the events the parser has dispatched.
+ */
+export function lastEventBoundary(bytes: Uint8Array): number {
   for (let i = bytes.length - 1; i > 0; i--) {
-    if (bytes[i] !== LF) continue;
-    if (bytes[i - 1] === LF) return i + 1;
-    if (bytes[i - 1] === CR && i >= 3 && bytes[i - 2] === LF && bytes[i - 3] === CR) return i + 1;
+    const byte = bytes[i];
+    let start: number;
+    if (byte === LF) start = bytes[i - 1] === CR ? i - 1 : i;
+    else if (byte === CR && bytes[i + 1] !== LF) start = i;
+    else continue;
+    // A line end right after another is a blank line (a line end at the start is not).
+    if (start > 0 && isLineEnd(bytes[start - 1])) return i + 1;
   }
   return 0;
 }
@@ -79,13 +92,14 @@ export function passthroughStream(
 ): ReadableStream<Uint8Array> {
   const reader = source.getReader();
   const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
-  const reframe = options.reframe;
+  const mayDrop = options.mayDrop;
   let last: 'done' | { error: unknown } | undefined;
   let ended = false;
   let cancelled = false;
   let held: Uint8Array = new Uint8Array(0);
-  let reframed = '';
+  /** With `mayDrop`: the events kept from the current read, and whether it dropped one. */
+  let kept: SseEvent[] = [];
+  let dropped = false;
 
   const end = (result: StreamEnd): void | Promise<void> => {
     if (ended) return;
@@ -112,9 +126,28 @@ export function passthroughStream(
     if (options.meter) options.meter.events++;
     const verdict = options.inspect(event);
     if (verdict === 'done' || typeof verdict === 'object') last = verdict;
-    if (verdict === 'drop' && reframe) return;
-    if (reframe) reframed += formatSseEvent(event.data, event.event);
+    if (!mayDrop) return;
+    if (verdict === 'drop') dropped = true;
+    else kept.push(event);
   });
+
+  /**
+   * Everything read and not yet sent, once the parser has seen `read`: the bytes up to the last
+   * complete event (the rest is held), or — when this read completed an event to drop — the
+   * events it completed, re-framed without it.
+   */
+  const ready = (read: Uint8Array, all: boolean): Uint8Array => {
+    const bytes = concat(held, read);
+    const events = kept;
+    kept = [];
+    const boundary = all ? bytes.byteLength : lastEventBoundary(bytes);
+    held = bytes.subarray(boundary);
+    if (!dropped) return boundary === bytes.byteLength ? bytes : bytes.subarray(0, boundary);
+    dropped = false;
+    let text = '';
+    for (const event of events) text += formatSseEvent(event.data, event.event);
+    return encoder.encode(text);
+  };
 
   const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: unknown) => {
     controller.enqueue(encoder.encode(options.errorEvent(error)));
@@ -136,7 +169,7 @@ export function passthroughStream(
         if (result.done) {
           parser.push(decoder.decode());
           if (last === undefined) return fail(controller, new StreamCutError());
-          return finish(controller, reframe ? encoder.encode(reframed) : held);
+          return finish(controller, ready(new Uint8Array(0), true));
         }
         parser.push(decoder.decode(result.value, { stream: true }));
         if (last !== undefined) {
@@ -144,26 +177,10 @@ export function passthroughStream(
           // and the upstream's end is read in the background so its connection goes back to
           // the pool instead of being torn down.
           void drain(reader);
-          return finish(
-            controller,
-            reframe ? encoder.encode(reframed) : concat(held, result.value),
-          );
+          return finish(controller, ready(result.value, true));
         }
-        if (reframe) {
-          if (reframed.length > 0) {
-            controller.enqueue(encoder.encode(reframed));
-            reframed = '';
-            return;
-          }
-        } else {
-          const bytes = concat(held, result.value);
-          const boundary = lastEventBoundary(bytes);
-          held = bytes.subarray(boundary);
-          if (boundary > 0) {
-            controller.enqueue(boundary === bytes.byteLength ? bytes : bytes.subarray(0, boundary));
-            return;
-          }
-        }
+        const out = ready(result.value, false);
+        if (out.byteLength > 0) return controller.enqueue(out);
       }
     },
     cancel(reason) {

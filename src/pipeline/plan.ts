@@ -1,4 +1,5 @@
 import type { InboundFormat } from '../errors/render';
+import type { CancelSignal } from './cancel';
 import type { StreamEnd } from './openai-stream';
 import type { TokenUsage } from '../usage/usage';
 import type { JsonObject } from '../util/json';
@@ -19,7 +20,7 @@ export interface ForwardPlan {
   clientHeaders: Readonly<Record<string, string>>;
   stream: boolean;
   /** Aborts when the caller disconnects (and, as an attempt sees it, when the request's time is up). */
-  signal: AbortSignal | undefined;
+  signal: CancelSignal | undefined;
   /**
    * The first-byte timeout. Dispatch enforces every timeout (connect, first byte, idle, total)
    * on the transport it hands each attempt's adapter, whatever the adapter passes there.

@@ -1,5 +1,6 @@
 import type { Route } from '../config/compile';
 import { GatewayError } from '../errors/gateway-error';
+import { Cancel, type CancelSignal } from './cancel';
 
 /** The per-request override of an alias's total timeout, in ms; clamped to the server's ceiling. */
 export const TIMEOUT_HEADER = 'x-vidai-timeout-ms';
@@ -29,26 +30,21 @@ export function requestTotalMs(
 export class Deadline {
   readonly at: number;
   expired = false;
-  private readonly controller = new AbortController();
+  readonly signal = new Cancel();
   private readonly timer: ReturnType<typeof setTimeout>;
-  private readonly onCallerAbort = () => this.controller.abort();
+  private readonly unfollow: () => void;
 
   constructor(
     readonly totalMs: number,
-    private readonly caller: AbortSignal | undefined,
+    private readonly caller: CancelSignal | undefined,
     private readonly now: () => number = Date.now,
   ) {
     this.at = now() + totalMs;
     this.timer = setTimeout(() => {
       this.expired = true;
-      this.controller.abort();
+      this.signal.abort();
     }, totalMs);
-    if (caller?.aborted) this.controller.abort();
-    else caller?.addEventListener('abort', this.onCallerAbort, { once: true });
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
+    this.unfollow = this.signal.follow(caller);
   }
 
   get callerGone(): boolean {
@@ -69,7 +65,7 @@ export class Deadline {
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.signal.addEventListener('abort', done, { once: true });
+      this.signal.addEventListener('abort', done);
     });
   }
 
@@ -83,6 +79,6 @@ export class Deadline {
 
   dispose(): void {
     clearTimeout(this.timer);
-    this.caller?.removeEventListener('abort', this.onCallerAbort);
+    this.unfollow();
   }
 }

@@ -1,3 +1,5 @@
+import type { CancelSignal } from './cancel';
+
 /**
  * How the gateway reaches an upstream. Each runtime supplies one (Node: a pooled undici client;
  * Workers: fetch); the pipeline sees only this interface.
@@ -8,7 +10,7 @@ export interface UpstreamRequest {
   headers: Record<string, string>;
   body?: string;
   /** Aborted when the caller goes away or the request's time is up. */
-  signal?: AbortSignal | undefined;
+  signal?: CancelSignal | undefined;
   /**
    * Longest wait for a new connection (TCP + TLS). Pooled connections make it a property of the
    * pool, so runtimes apply it where they can (Node: one pool per distinct value; fetch: not

@@ -11,6 +11,8 @@ export interface RecordedRequest {
   /** Lower-case names. */
   headers: Record<string, string>;
   body: string;
+  /** Settles when the caller's request signal aborts (on Node: connection closed or reply done). */
+  closed: Promise<void>;
 }
 
 export type Fault =
@@ -114,6 +116,10 @@ export function scriptedUpstream(
         path: url.pathname + url.search,
         headers: Object.fromEntries(request.headers),
         body,
+        closed: new Promise<void>((resolve) => {
+          if (request.signal.aborted) resolve();
+          request.signal.addEventListener('abort', () => resolve(), { once: true });
+        }),
       };
       requests.push(recorded);
       const answer = () =>

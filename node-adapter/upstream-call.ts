@@ -1,0 +1,206 @@
+import type { Dispatcher } from 'undici';
+import type { CancelSignal } from '../src/pipeline/cancel';
+import {
+  TransportError,
+  type TransportFailure,
+  type UpstreamResponse,
+} from '../src/pipeline/transport';
+
+/** undici's error codes → what the pipeline needs to know. */
+export function toTransportError(err: unknown, otherwise: TransportFailure): TransportError {
+  if (err instanceof TransportError) return err;
+  const code = (err as { code?: string }).code;
+  const name = (err as { name?: string }).name;
+  let failure: TransportFailure = otherwise;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') failure = 'first_byte_timeout';
+  else if (code === 'UND_ERR_BODY_TIMEOUT') failure = 'idle_timeout';
+  else if (code === 'UND_ERR_ABORTED' || name === 'AbortError') failure = 'aborted';
+  else if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE')
+    failure = 'reset';
+  else if (
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'ECONNREFUSED' ||
+    code === 'ENOTFOUND' ||
+    code === 'EAI_AGAIN' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ENETUNREACH'
+  )
+    failure = 'connect';
+  return new TransportError(failure, { cause: err });
+}
+
+/** Where the reply's body goes once the pipeline has asked for it (bytes or a stream). */
+interface BodySink {
+  data(chunk: Uint8Array): void;
+  end(): void;
+  error(err: TransportError): void;
+}
+
+type Controller = Dispatcher.DispatchController;
+type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * One upstream call as undici's dispatch sees it. `head` settles with the status and headers
+ * (or the failure before them). Body chunks that come before the pipeline asks for the body
+ * (they can arrive with the headers) wait in `early`; then they go to the one sink: a buffer
+ * for `bytes()`, a web stream for `stream()`, whose back-pressure pauses the upstream socket.
+ * An abort of the caller's signal fails the call at once, whatever undici is doing.
+ */
+export class UpstreamCall implements Dispatcher.DispatchHandler {
+  readonly head: Promise<UpstreamResponse>;
+  private resolveHead!: (response: UpstreamResponse) => void;
+  private rejectHead!: (err: TransportError) => void;
+  private controller: Controller | undefined;
+  private headers: Headers | undefined;
+  private early: Uint8Array[] | undefined;
+  private ended = false;
+  private failed: TransportError | undefined;
+  private sink: BodySink | undefined;
+  private readonly onAbort = () => this.abort();
+
+  constructor(private readonly signal: CancelSignal | undefined) {
+    this.head = new Promise<UpstreamResponse>((resolve, reject) => {
+      this.resolveHead = resolve;
+      this.rejectHead = reject;
+    });
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.failed !== undefined) controller.abort(this.failed);
+  }
+
+  onResponseStart(controller: Controller, statusCode: number, headers: Headers): void {
+    // 1xx informational replies come first and say nothing of the reply.
+    if (statusCode < 200) return;
+    this.controller = controller;
+    this.headers = headers;
+    this.resolveHead(this.response(statusCode));
+  }
+
+  onResponseData(_controller: Controller, chunk: Buffer): void {
+    // undici hands over an empty chunk when it resumes a paused parser; pausing on it again
+    // would stall the body for good.
+    if (chunk.byteLength === 0) return;
+    const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.sink !== undefined) this.sink.data(bytes);
+    else (this.early ??= []).push(bytes);
+  }
+
+  onResponseEnd(): void {
+    this.ended = true;
+    this.release();
+    this.sink?.end();
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    this.release();
+    if (this.failed !== undefined) return;
+    this.failed = toTransportError(err, this.headers === undefined ? 'connect' : 'reset');
+    this.fail(this.failed);
+  }
+
+  /** The caller went away: fail now, and cut the upstream call (at once, or when it starts). */
+  private abort(): void {
+    if (this.failed !== undefined || this.ended) return;
+    this.failed = new TransportError('aborted');
+    this.release();
+    this.controller?.abort(this.failed);
+    this.fail(this.failed);
+  }
+
+  private fail(err: TransportError): void {
+    if (this.headers === undefined) this.rejectHead(err);
+    else this.sink?.error(err);
+  }
+
+  private release(): void {
+    this.signal?.removeEventListener('abort', this.onAbort);
+  }
+
+  /** Attaches the body's one reader, handing it what came early, then what is still to come. */
+  private attach(sink: BodySink): void {
+    if (this.sink !== undefined) throw new TypeError('the upstream body is already being read');
+    this.sink = sink;
+    const early = this.early;
+    this.early = undefined;
+    if (early !== undefined) for (const chunk of early) sink.data(chunk);
+    if (this.failed !== undefined) sink.error(this.failed);
+    else if (this.ended) sink.end();
+  }
+
+  private response(status: number): UpstreamResponse {
+    return {
+      status,
+      header: (name) => {
+        const value = this.headers?.[name];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      },
+      bytes: () => this.bytes(),
+      stream: () => this.stream(),
+      discard: () => {
+        if (this.ended || this.failed !== undefined) return;
+        this.failed = new TransportError('aborted');
+        this.controller?.abort(this.failed);
+      },
+    };
+  }
+
+  private bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    return new Promise((resolve, reject) => {
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      this.attach({
+        data(chunk) {
+          chunks.push(chunk);
+          size += chunk.byteLength;
+        },
+        end() {
+          const all = new Uint8Array(size);
+          let offset = 0;
+          for (const chunk of chunks) {
+            all.set(chunk, offset);
+            offset += chunk.byteLength;
+          }
+          resolve(all);
+        },
+        error: reject,
+      });
+    });
+  }
+
+  /** The body as a web stream that holds one chunk: past it, the upstream socket is paused. */
+  private stream(): ReadableStream<Uint8Array> {
+    let paused = false;
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (out) => {
+          this.attach({
+            data: (chunk) => {
+              out.enqueue(chunk);
+              if (!paused && (out.desiredSize ?? 0) <= 0) {
+                paused = true;
+                this.controller?.pause();
+              }
+            },
+            end: () => out.close(),
+            error: (err) => out.error(err),
+          });
+        },
+        pull: () => {
+          if (!paused) return;
+          paused = false;
+          this.controller?.resume();
+        },
+        cancel: () => {
+          if (this.ended || this.failed !== undefined) return;
+          this.failed = new TransportError('aborted');
+          this.release();
+          this.controller?.abort(this.failed);
+        },
+      },
+      { highWaterMark: 1 },
+    );
+  }
+}

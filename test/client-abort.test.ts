@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMockOpenAI } from '../src/providers/mock/mock-openai';
+import {
+  openaiUpstreamConfig,
+  startGateway,
+  UPSTREAM_SECRET,
+  type RunningGateway,
+} from './helpers/gateway';
+import { startUpstream, type UpstreamServer } from './mocks/upstream-server';
+
+/**
+ * A caller that goes away takes its upstream call with it: the gateway cuts the upstream
+ * connection at once instead of waiting out the (here one-minute) timeout, whether the caller
+ * left before the reply began or in the middle of a stream.
+ */
+let upstream: UpstreamServer;
+let gateway: RunningGateway;
+let key: string;
+
+beforeAll(async () => {
+  upstream = await startUpstream(createMockOpenAI({ chunkDelayMs: 5 }));
+  gateway = await startGateway({
+    config: openaiUpstreamConfig(upstream.url, { timeoutMs: 60_000 }),
+    env: { TEST_UPSTREAM_KEY: UPSTREAM_SECRET },
+  });
+  key = (await gateway.createKey({ name: 'abort', models: ['gpt-test'] })).key;
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await upstream?.close();
+});
+
+const chat = (stream: boolean) =>
+  JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }], stream });
+
+async function upstreamRequest(index: number) {
+  while (upstream.requests.length <= index) await new Promise((r) => setTimeout(r, 10));
+  return upstream.requests[index]!;
+}
+
+function call(stream: boolean, controller: AbortController) {
+  return fetch(`${gateway.baseURL}/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: chat(stream),
+    signal: controller.signal,
+  });
+}
+
+describe('a caller that goes away', () => {
+  it('before the reply began: the upstream call is cut', async () => {
+    const index = upstream.requests.length;
+    upstream.script({ hang: true });
+    const controller = new AbortController();
+    const pending = call(false, controller).catch((err: unknown) => err);
+    const sent = await upstreamRequest(index);
+    controller.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    await sent.closed; // the test's own timeout is far below the gateway's 60 s
+  });
+
+  it('in the middle of a stream: the upstream call is cut, and its record says cancelled', async () => {
+    const index = upstream.requests.length;
+    upstream.script({ stallAfterBytes: 1000 }); // a few events, then silence
+    const controller = new AbortController();
+    const res = await call(true, controller);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    const sent = await upstreamRequest(index);
+    controller.abort();
+    await sent.closed;
+    await gateway.usageRows(1, "streamed = 1 and error_code = 'cancelled'");
+  });
+});
