@@ -1,3 +1,4 @@
+import { createMockAnthropic } from '../src/providers/mock/mock-anthropic';
 import { createMockOpenAI, type MockOptions } from '../src/providers/mock/mock-openai';
 
 /** A provider mock as a Web handler, as src/providers/mock/ writes them. */
@@ -10,13 +11,10 @@ export type WebHandler = (request: Request) => Promise<Response>;
  */
 export const mockHandlers: {
   openai: (options: MockOptions) => WebHandler;
-  anthropic: ((options: MockOptions) => WebHandler) | undefined;
+  anthropic: (options: MockOptions) => WebHandler;
 } = {
   openai: createMockOpenAI,
-  // TODO(Anthropic translator): when src/providers/mock/ gains the Anthropic Messages handler,
-  // register its factory here. Until then the upstream answers /v1/messages with a 404 and the
-  // translation lane is skipped with a note saying why (see translation.ts).
-  anthropic: undefined,
+  anthropic: createMockAnthropic,
 };
 
 /** Anthropic's Messages API lives at /v1/messages; everything else is OpenAI's. */

@@ -15,7 +15,6 @@ import { chatBody } from './requests';
 import { evaluateTargets, type BenchResults } from './results';
 import {
   BENCH_MODEL,
-  benchConfig,
   pinSelf,
   planLayout,
   startFloorProcess,
@@ -23,12 +22,7 @@ import {
   startVidai,
   type BenchGateway,
 } from './setup';
-import {
-  translationConfig,
-  translationLane,
-  translationUnavailable,
-  TRANSLATION_MODEL,
-} from './translation';
+import { translationLane, translationUnavailable, TRANSLATION_MODEL } from './translation';
 
 /** `npm run bench`: starts the upstream and the gateway, runs the lanes, writes JSON and HTML. */
 const began = performance.now();
@@ -72,7 +66,6 @@ async function startSubject(
   opts: BenchOptions,
   upstreamUrl: string,
   gatewayCpus: string | undefined,
-  withTranslation: boolean,
   profileDir: string | undefined,
 ): Promise<Subject> {
   const headers = { 'content-type': 'application/json' };
@@ -99,7 +92,6 @@ async function startSubject(
     upstreamUrl,
     workers: opts.workers,
     cpus: gatewayCpus,
-    config: benchConfig(upstreamUrl, withTranslation ? translationConfig(upstreamUrl) : undefined),
     nodeArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
   });
   return {
@@ -170,13 +162,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
     notes: [],
   };
   try {
-    subject = await startSubject(
-      opts,
-      upstream.url,
-      layout.gatewayCpus,
-      translationSkip === undefined,
-      profileDir,
-    );
+    subject = await startSubject(opts, upstream.url, layout.gatewayCpus, profileDir);
     results.subject = subject.info;
     pids = subject.pids();
     progress(

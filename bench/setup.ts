@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startGateway, type RunningGateway } from '../test/helpers/gateway';
 import { childPids } from './proc';
+import { translationConfig, TRANSLATION_MODEL } from './translation';
 
 /** The public model name the bench calls; the gateway forwards it unchanged (passthrough). */
 export const BENCH_MODEL = 'bench-model';
@@ -127,8 +128,12 @@ export function startFloorProcess(options: {
   );
 }
 
-/** The gateway's config: one OpenAI-compatible provider (the bench upstream), one model. */
-export function benchConfig(upstreamUrl: string, extra = { providers: '', models: '' }): string {
+/**
+ * The gateway's config: the bench upstream as an OpenAI-compatible provider (BENCH_MODEL,
+ * passthrough) and as an Anthropic one (TRANSLATION_MODEL, translated).
+ */
+export function benchConfig(upstreamUrl: string): string {
+  const extra = translationConfig(upstreamUrl);
   return `
 server:
   upstream_timeout_ms: 60000
@@ -153,7 +158,7 @@ ${extra.models}`;
  */
 export const benchKeyPolicy: Record<string, unknown> = {
   name: 'bench',
-  models: [BENCH_MODEL],
+  models: [BENCH_MODEL, TRANSLATION_MODEL],
   expires_at: '2999-01-01T00:00:00Z',
   // The full policy: every request spends from RPM, TPM and budget leases granted by the
   // primary, and its usage record goes to the primary's writer. The key the admin API returns

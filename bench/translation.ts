@@ -1,41 +1,25 @@
-import { catalog } from '../src/providers/catalog';
 import type { Endpoint } from './load';
-import { mockHandlers } from './mock-handlers';
 import { anthropicToolStreamBody, openaiToolStreamBody } from './requests';
 import { streamLevel, type StreamLevelResult } from './streams';
 
 /**
  * The translation lane: an OpenAI client streaming a tool call through the gateway to an
- * Anthropic-format upstream, against the same Anthropic stream fetched directly. It needs two
- * things this build may not have yet: a catalog kind that speaks Anthropic's wire format (the
- * Anthropic translator), and an Anthropic mock for the bench upstream (mock-handlers.ts).
- * Without them it is skipped, and the report says which is missing.
+ * Anthropic-format upstream, against the same Anthropic stream fetched directly (the bench
+ * upstream serves src/providers/mock/'s Anthropic mock at /v1/messages).
  */
 export const TRANSLATION_MODEL = 'bench-anthropic';
-
-export function anthropicKind(): string | undefined {
-  for (const [kind, row] of Object.entries(catalog))
-    if ((row.format as string) === 'anthropic') return kind;
-  return undefined;
-}
 
 /** Why the lane cannot run, or undefined when it can. */
 export function translationUnavailable(target: boolean): string | undefined {
   if (target)
     return 'not run with --target: it needs a model of the target routed to an Anthropic-format upstream';
-  if (anthropicKind() === undefined)
-    return 'skipped: this build has no provider kind with the Anthropic wire format (src/providers/catalog.ts); the lane runs once the Anthropic translator lands';
-  if (mockHandlers.anthropic === undefined)
-    return 'skipped: the bench upstream has no Anthropic mock registered (see the TODO in bench/mock-handlers.ts)';
   return undefined;
 }
 
 /** Config lines that route TRANSLATION_MODEL to the bench upstream's Anthropic endpoint. */
 export function translationConfig(upstreamUrl: string): { providers: string; models: string } {
-  // TODO(Anthropic translator): check that base_url is what the anthropic catalog row expects
-  // (with or without /v1) once it lands.
   return {
-    providers: `  - id: bench-anthropic\n    kind: ${anthropicKind()}\n    base_url: ${upstreamUrl}\n    api_key_env: BENCH_UPSTREAM_KEY\n`,
+    providers: `  - id: bench-anthropic\n    kind: anthropic\n    base_url: ${upstreamUrl}/v1\n    api_key_env: BENCH_UPSTREAM_KEY\n`,
     models: `  - name: ${TRANSLATION_MODEL}\n    provider: bench-anthropic\n`,
   };
 }

@@ -37,29 +37,14 @@ const mockOptions = {
   chunkDelayMs: 0,
   reply: Array.from({ length: Number(values['reply-repeat']) }, () => MOCK_REPLY).join(' '),
 };
-const handlers: Record<'openai' | 'anthropic', WebHandler | undefined> = {
+const handlers: Record<'openai' | 'anthropic', WebHandler> = {
   openai: mockHandlers.openai(mockOptions),
-  anthropic: mockHandlers.anthropic?.(mockOptions),
-};
-
-const notServed: Reply = {
-  status: 404,
-  headers: { 'content-type': 'application/json' },
-  frames: [
-    Buffer.from(
-      JSON.stringify({
-        type: 'error',
-        error: { type: 'not_found_error', message: 'The bench upstream has no Anthropic mock.' },
-      }),
-    ),
-  ],
-  stream: false,
+  anthropic: mockHandlers.anthropic(mockOptions),
 };
 
 async function record(req: IncomingMessage, body: string): Promise<Reply> {
   const path = req.url ?? '/';
   const handler = handlers[handlerFormat(path)];
-  if (handler === undefined) return notServed;
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers))
     if (typeof value === 'string') headers.set(name, value);
