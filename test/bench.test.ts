@@ -1,3 +1,4 @@
+import { TRANSLATION_MODEL } from '../bench/translation';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,7 +53,7 @@ describe('npm run bench -- --quick', () => {
 
     expect(r.schema).toBe('vidai-bench/1');
     expect(r.subject).toMatchObject({ name: 'vidai', workers: 1 });
-    expect(r.subject.policy).toMatchObject({ models: [BENCH_MODEL] });
+    expect(r.subject.policy).toMatchObject({ models: [BENCH_MODEL, TRANSLATION_MODEL] });
     expect(JSON.stringify(r)).not.toMatch(/vk-/); // the key stays out of the results
 
     expect(r.latency?.errors).toBe(0);
@@ -83,7 +84,16 @@ describe('npm run bench -- --quick', () => {
       finitePositive(level.gateway.gap.p99);
     }
     expect(r.streams?.maxCleanStreams).toBe(40);
-    expect(r.translation).toBeDefined();
+    // The translation lane runs (an OpenAI client, an Anthropic-format upstream) and every
+    // translated tool-call stream completes.
+    const translation = r.translation;
+    expect(translation && 'levels' in translation ? translation.levels.length : 0).toBeGreaterThan(
+      0,
+    );
+    for (const level of translation && 'levels' in translation ? translation.levels : []) {
+      expect(level.gateway.completed).toBe(level.streams);
+      expect(level.direct.completed).toBe(level.streams);
+    }
     finitePositive(r.memory?.workers[0]?.peakRssBytes);
     expect(r.targets.map((t) => t.name)).toHaveLength(5);
 
