@@ -64,6 +64,8 @@ export const errorCodes = {
     openai: 'invalid_request_error',
     anthropic: 'authentication_error',
   },
+  // The caller went away (nginx's 499): recorded, never logged as a server fault.
+  cancelled: { status: 499, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
   internal_error: { status: 500, openai: 'server_error', anthropic: 'api_error' },
 } as const satisfies Record<string, { status: number; openai: string; anthropic: string }>;
 
