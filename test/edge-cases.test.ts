@@ -142,6 +142,33 @@ describe('headers and methods', () => {
     expect(admin.headers.get('allow')).toBe('GET, POST');
   });
 
+  it.each([
+    ['/healthz', 'POST', 'GET', 'none'],
+    ['/v1/chat/completions', 'PUT', 'POST', 'key'],
+    ['/v1/embeddings', 'GET', 'POST', 'key'],
+    ['/v1/messages', 'GET', 'POST', 'key'],
+    ['/v1/messages/count_tokens', 'GET', 'POST', 'key'],
+    ['/v1/models', 'POST', 'GET', 'key'],
+    ['/v1/models/gpt-test', 'DELETE', 'GET', 'key'],
+    ['/admin/keys', 'DELETE', 'GET, POST', 'admin'],
+    ['/admin/keys/some-id', 'POST', 'GET, PATCH, DELETE', 'admin'],
+    ['/admin/teams', 'PATCH', 'GET, POST', 'admin'],
+    ['/admin/teams/some-id', 'PUT', 'GET, PATCH, DELETE', 'admin'],
+    ['/admin/usage', 'POST', 'GET', 'admin'],
+    ['/admin/health', 'DELETE', 'GET', 'admin'],
+  ])('answers %s asked with %s 405 with Allow: %s', async (path, method, allow, auth) => {
+    const token = auth === 'key' ? key : auth === 'admin' ? gateway.adminKey : undefined;
+    const res = await fetch(`${gateway.url}${path}`, {
+      method,
+      headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe(allow);
+    const body = (await res.json()) as Record<string, unknown>;
+    if (path.startsWith('/v1/messages')) expect(body).toMatchObject({ type: 'error' });
+    else assertMatchesSpec('ErrorResponse', body);
+  });
+
   it('treats a trailing slash as the same route', async () => {
     const res = await fetch(`${gateway.baseURL}/models/`, {
       headers: { authorization: `Bearer ${key}` },
