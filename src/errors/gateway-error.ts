@@ -25,6 +25,13 @@ export const errorCodes = {
     openai: 'invalid_request_error',
     anthropic: 'invalid_request_error',
   },
+  // Refused by the HTTP server before routing (Node's clientError), answered in the API's shape.
+  headers_too_large: {
+    status: 431,
+    openai: 'invalid_request_error',
+    anthropic: 'request_too_large',
+  },
+  bad_request: { status: 400, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
   not_found: { status: 404, openai: 'invalid_request_error', anthropic: 'not_found_error' },
   method_not_allowed: {
     status: 405,
