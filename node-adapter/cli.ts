@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   createKey,
@@ -44,8 +45,13 @@ const usage = `usage: vidai <command>
   limits: [--rpm N] [--tpm N] [--budget-usd X] [--budget-period day|month|lifetime]
           ("none" removes a limit)
 
-Works on the database directly (VIDAI_DB, default ./data/vidai.db), so it needs no running
-gateway; running workers see changes within a second.`;
+Works on the database directly (VIDAI_DB or --db, default ./data/vidai.db), so it needs no
+running gateway; running workers see changes within a second. create and update also read the
+gateway's config (VIDAI_CONFIG or --config, default ./vidai.config.yaml) to check model names.
+list, show and usage only read: they refuse a database that does not exist.`;
+
+/** Commands that only read: they must not create a database where there is none. */
+const readOnly = new Set(['keys list', 'keys show', 'teams list', 'teams show', 'usage']);
 
 const options = {
   name: { type: 'string' },
@@ -153,7 +159,10 @@ function commands(values: Values): Record<string, Run | undefined> {
   };
 }
 
-function openDatabase(values: Values): {
+function openDatabase(
+  values: Values,
+  mustExist: boolean,
+): {
   settings: Settings;
   sqlite: ReturnType<typeof openSqlite>;
 } {
@@ -164,8 +173,21 @@ function openDatabase(values: Values): {
     ],
     process.env,
   );
+  if (mustExist && !existsSync(settings.dbPath)) {
+    throw new Error(`no database exists at ${settings.dbPath} (set VIDAI_DB or pass --db)`);
+  }
   migrateSqlite(settings.dbPath);
   return { settings, sqlite: openSqlite(settings.dbPath) };
+}
+
+/** The gateway's config, to check model names; a missing file says how to point at it. */
+function configFor(path: string): GatewayConfig {
+  if (!existsSync(path)) {
+    throw new Error(
+      `cannot read the config at ${path}: it is needed to check model names (set VIDAI_CONFIG or pass --config)`,
+    );
+  }
+  return loadConfig(path, process.env);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -177,11 +199,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return values.help ? 0 : 2;
   }
-  const { settings, sqlite } = openDatabase(values);
+  const { settings, sqlite } = openDatabase(values, readOnly.has(name));
   try {
     const result = await run(
       sqlite.db,
-      () => loadConfig(settings.configPath, process.env),
+      () => configFor(settings.configPath),
       group === 'usage' ? command : arg,
     );
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

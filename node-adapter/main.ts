@@ -10,7 +10,7 @@ const settings = (() => {
     return readSettings(process.argv.slice(2), process.env);
   } catch (err) {
     process.stderr.write(`vidai: ${(err as Error).message}\n`);
-    process.exit(2);
+    process.exit(1);
   }
 })();
 
@@ -32,12 +32,15 @@ if (cluster.isPrimary) {
   process.on('SIGINT', drain);
   process.on('SIGTERM', drain);
   const gateway = await startGateway(settings, process.env).catch((err: NodeJS.ErrnoException) => {
-    process.stderr.write(
+    const reason =
       err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES'
-        ? `vidai: cannot listen on ${settings.host}:${settings.port}: ${err.code}\n`
-        : `vidai: worker could not start: ${err.code ?? err.message}\n`,
-    );
-    process.exit(EXIT_CANNOT_START);
+        ? `cannot listen on ${settings.host}:${settings.port}: ${err.code}`
+        : `worker could not start: ${err.code ?? err.message}`;
+    // The primary says it, once: every worker fails alike, and each would print the same line.
+    const message: WorkerMessage = { type: 'cannot_start', reason };
+    if (process.send === undefined) process.exit(EXIT_CANNOT_START);
+    process.send(message, () => process.exit(EXIT_CANNOT_START));
+    return new Promise<never>(() => {});
   });
   worker.gateway = gateway;
   process.send?.({ type: 'listening', port: gateway.port } satisfies WorkerMessage);

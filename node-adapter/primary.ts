@@ -74,9 +74,20 @@ export function runPrimary(settings: Settings): void {
   const listening = new Set<number>();
   const restarts: number[] = [];
 
+  let failed = false;
+  /** One line for all workers, then the cluster stops: the others would fail alike. */
+  const cannotStart = (reason: string) => {
+    if (failed) return;
+    failed = true;
+    process.stderr.write(`vidai: ${reason}\n`);
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+    exit(1);
+  };
+
   const fork = (): Worker => {
     const worker = cluster.fork(env);
     worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'cannot_start') return cannotStart(message.reason);
       if (host.handle(worker, message) || message.type !== 'listening') return;
       listening.add(worker.id);
       // It was still starting when shutdown began (a message sent then could be lost).
@@ -105,7 +116,8 @@ export function runPrimary(settings: Settings): void {
     listening.delete(worker.id);
     if (shuttingDown) return allGone();
     log.error('worker_exited', { worker: worker.id, code, signal });
-    if (code === EXIT_CANNOT_START) exit(1);
+    if (code === EXIT_CANNOT_START)
+      return cannotStart('a worker could not start (see the log above)');
     // A crash loop (e.g. the port is taken) must not spin: give up after 10 exits in 10 s.
     const now = Date.now();
     restarts.push(now);

@@ -16,12 +16,21 @@ export interface Settings {
   drainMs: number;
 }
 
-function positiveInt(name: string, value: string, min = 1): number {
+/** A whole number in [min, max], written as digits (not '1e3', '0x10' or ''). */
+function intSetting(name: string, value: string, min: number, max: number, why = ''): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new Error(`${name} must be an integer >= ${min} (got "${value}")`);
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max)
+    throw new Error(
+      `${name} must be a whole number from ${min} to ${max}${why} (got "${value.slice(0, 40)}")`,
+    );
   return n;
 }
+
+/** More workers than this only contend for the cores (and take long to fork and to drain). */
+export const WORKERS_PER_CORE = 4;
+
+/** setTimeout's ceiling (about 24.8 days): a longer drain deadline would fire at once. */
+const MAX_DRAIN_MS = 2_147_483_647 - 5_000;
 
 /** An admin key anyone could guess is refused: it guards every virtual key. */
 const MIN_ADMIN_KEY_LENGTH = 16;
@@ -49,16 +58,19 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
   const dbPath = resolve(values.db ?? env.VIDAI_DB ?? './data/vidai.db');
   return {
     host: values.host ?? env.VIDAI_HOST ?? '127.0.0.1',
-    port: positiveInt('VIDAI_PORT', values.port ?? env.VIDAI_PORT ?? '8787', 0),
+    port: intSetting('VIDAI_PORT', values.port ?? env.VIDAI_PORT ?? '8787', 0, 65_535),
     dbPath,
     configPath: resolve(values.config ?? env.VIDAI_CONFIG ?? './vidai.config.yaml'),
-    workers: positiveInt(
+    workers: intSetting(
       'VIDAI_WORKERS',
       values.workers ?? env.VIDAI_WORKERS ?? String(availableParallelism()),
+      1,
+      WORKERS_PER_CORE * availableParallelism(),
+      ` (${WORKERS_PER_CORE} × the ${availableParallelism()} cores here)`,
     ),
     adminKey: adminKeyFrom(env.VIDAI_ADMIN_KEY),
     adminKeyPath: resolve(dirname(dbPath), 'admin.key'),
-    drainMs: positiveInt('VIDAI_DRAIN_MS', env.VIDAI_DRAIN_MS ?? '30000'),
+    drainMs: intSetting('VIDAI_DRAIN_MS', env.VIDAI_DRAIN_MS ?? '30000', 1, MAX_DRAIN_MS),
   };
 }
 

@@ -70,6 +70,7 @@ export function createApp(runtime: GatewayDeps): Hono<GatewayEnv> {
 
   app.use('*', requestId);
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.all('/healthz', methodNotAllowed('GET'));
 
   // Anthropic's routes answer in Anthropic's error shape from the first check (auth) on,
   // including for unknown paths below them.

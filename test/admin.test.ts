@@ -1,9 +1,14 @@
-import { statSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openaiUpstreamConfig, startGateway, type RunningGateway } from './helpers/gateway';
 import { assertMatchesSpec } from './helpers/openapi';
+
+const cliJs = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
 /** Virtual keys through the admin API and the CLI, on a gateway with two workers. */
 let gateway: RunningGateway;
@@ -119,6 +124,48 @@ describe('CLI', () => {
     expect((await gateway.cli(['keys', 'revoke', key.id])).code).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await statusesFromAllWorkers(key.key)).toEqual(Array(8).fill(401));
+  });
+
+  it('reads only an existing database for list and show, and says where the config is read from', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vidai-cli-'));
+    const run = (args: string[], env: Record<string, string>) =>
+      spawnSync(process.execPath, [cliJs, ...args], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', ...env },
+        encoding: 'utf8',
+      });
+    try {
+      const help = run(['--help'], {});
+      expect(help.stdout).toContain('VIDAI_CONFIG');
+      expect(help.stdout).toContain('VIDAI_DB');
+      const missing = join(dir, 'nonexistent', 'dir', 'x.db');
+      for (const args of [
+        ['keys', 'list'],
+        ['keys', 'show', 'key_x'],
+        ['teams', 'list'],
+        ['usage'],
+      ]) {
+        const result = run(args, { VIDAI_DB: missing });
+        expect(result.status, args.join(' ')).toBe(1);
+        expect(result.stderr).toBe(
+          `vidai: no database exists at ${missing} (set VIDAI_DB or pass --db)\n`,
+        );
+      }
+      expect(existsSync(join(dir, 'nonexistent'))).toBe(false);
+      // Outside the repo, without VIDAI_CONFIG: the message says what to set.
+      const created = run(['keys', 'create', '--name', 'x', '--models', 'demo'], {
+        VIDAI_DB: join(dir, 'x.db'),
+      });
+      expect(created.status).toBe(1);
+      expect(created.stderr).toContain('set VIDAI_CONFIG or pass --config');
+      const withConfig = run(['keys', 'create', '--name', 'x', '--models', 'demo'], {
+        VIDAI_DB: join(dir, 'x.db'),
+        VIDAI_CONFIG: gateway.configPath,
+      });
+      expect(withConfig.status, withConfig.stderr).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails with a clear message for an unknown model', async () => {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockOpenAI } from '../src/providers/mock/mock-openai';
 import {
@@ -58,6 +59,7 @@ describe('a caller that goes away', () => {
     controller.abort();
     expect(await pending).toBeInstanceOf(Error);
     await sent.closed; // the test's own timeout is far below the gateway's 60 s
+    await gateway.usageRows(1, "streamed = 0 and status = 499 and error_code = 'cancelled'");
   });
 
   it('in the middle of a stream: the upstream call is cut, and its record says cancelled', async () => {
@@ -72,5 +74,25 @@ describe('a caller that goes away', () => {
     controller.abort();
     await sent.closed;
     await gateway.usageRows(1, "streamed = 1 and error_code = 'cancelled'");
+  });
+});
+
+describe('a caller that goes away in the middle of its request body', () => {
+  it('is recorded as cancelled (499), not as a server error, and is not logged as one', async () => {
+    const { port } = new URL(gateway.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n' +
+        `Authorization: Bearer ${key}\r\nContent-Type: application/json\r\n` +
+        'x-request-id: mid-body\r\nContent-Length: 100\r\n\r\n{"model"',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.destroy();
+    await gateway.usageRows(
+      1,
+      "request_id = 'mid-body' and status = 499 and error_code = 'cancelled'",
+    );
+    expect(gateway.output()).not.toMatch(/request_failed/);
   });
 });

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockOpenAI } from '../src/providers/mock/mock-openai';
@@ -142,6 +143,33 @@ describe('headers and methods', () => {
     expect(admin.headers.get('allow')).toBe('GET, POST');
   });
 
+  it.each([
+    ['/healthz', 'POST', 'GET', 'none'],
+    ['/v1/chat/completions', 'PUT', 'POST', 'key'],
+    ['/v1/embeddings', 'GET', 'POST', 'key'],
+    ['/v1/messages', 'GET', 'POST', 'key'],
+    ['/v1/messages/count_tokens', 'GET', 'POST', 'key'],
+    ['/v1/models', 'POST', 'GET', 'key'],
+    ['/v1/models/gpt-test', 'DELETE', 'GET', 'key'],
+    ['/admin/keys', 'DELETE', 'GET, POST', 'admin'],
+    ['/admin/keys/some-id', 'POST', 'GET, PATCH, DELETE', 'admin'],
+    ['/admin/teams', 'PATCH', 'GET, POST', 'admin'],
+    ['/admin/teams/some-id', 'PUT', 'GET, PATCH, DELETE', 'admin'],
+    ['/admin/usage', 'POST', 'GET', 'admin'],
+    ['/admin/health', 'DELETE', 'GET', 'admin'],
+  ])('answers %s asked with %s 405 with Allow: %s', async (path, method, allow, auth) => {
+    const token = auth === 'key' ? key : auth === 'admin' ? gateway.adminKey : undefined;
+    const res = await fetch(`${gateway.url}${path}`, {
+      method,
+      headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe(allow);
+    const body = (await res.json()) as Record<string, unknown>;
+    if (path.startsWith('/v1/messages')) expect(body).toMatchObject({ type: 'error' });
+    else assertMatchesSpec('ErrorResponse', body);
+  });
+
   it('treats a trailing slash as the same route', async () => {
     const res = await fetch(`${gateway.baseURL}/models/`, {
       headers: { authorization: `Bearer ${key}` },
@@ -197,4 +225,55 @@ describe('admin input', () => {
     const badTime = await gateway.admin('/usage?from=yesterday');
     expect(((await badTime.json()) as ErrorBody).error.message).toMatch(/ISO 8601/);
   });
+});
+
+/** Sends raw bytes on a fresh connection and reads the reply until the server closes it. */
+function raw(request: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1', () =>
+      socket.end(request),
+    );
+    let reply = '';
+    socket.on('data', (chunk: Buffer) => (reply += chunk.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head = '', body = ''] = reply.split('\r\n\r\n');
+      resolve({ status: Number(head.split(' ')[1]), body: JSON.parse(body) as unknown });
+    });
+  });
+}
+
+describe('requests node:http refuses before routing', () => {
+  const bigHeader = (path: string) =>
+    `POST ${path} HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`;
+  const badHeader = (path: string) => `POST ${path} HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n`;
+
+  it.each(['/v1/messages', '/v1/messages/count_tokens?beta=true', '/v1/messages/'])(
+    'answer in Anthropic’s shape on %s',
+    async (path) => {
+      expect(await raw(bigHeader(path))).toEqual({
+        status: 431,
+        body: {
+          type: 'error',
+          error: { type: 'request_too_large', message: 'The request headers are too large.' },
+        },
+      });
+      expect(await raw(badHeader(path))).toMatchObject({
+        status: 400,
+        body: { type: 'error', error: { type: 'invalid_request_error' } },
+      });
+    },
+  );
+
+  it.each(['/v1/chat/completions', '/v1/messagesX', '/admin/keys'])(
+    'answer in OpenAI’s shape elsewhere (%s)',
+    async (path) => {
+      const big = await raw(bigHeader(path));
+      expect(big).toMatchObject({ status: 431, body: { error: { code: 'headers_too_large' } } });
+      assertMatchesSpec('ErrorResponse', big.body);
+      const bad = await raw(badHeader(path));
+      expect(bad).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
+      assertMatchesSpec('ErrorResponse', bad.body);
+    },
+  );
 });

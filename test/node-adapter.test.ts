@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,8 +58,24 @@ describe('start-up', () => {
     const good =
       'providers:\n  - id: d\n    kind: mock\nmodels:\n  - name: demo\n    provider: d\n';
     const result = runWithConfig(good, { VIDAI_ADMIN_KEY: 'short' });
-    expect(result.status).toBe(2);
-    expect(result.stderr).toContain('VIDAI_ADMIN_KEY must be at least 16 characters');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('vidai: VIDAI_ADMIN_KEY must be at least 16 characters\n');
+  });
+
+  it.each([
+    [{ VIDAI_PORT: '99999' }, 'VIDAI_PORT must be a whole number from 0 to 65535'],
+    [{ VIDAI_PORT: '-1' }, 'VIDAI_PORT must be'],
+    [{ VIDAI_PORT: '1e3' }, 'VIDAI_PORT must be'],
+    [{ VIDAI_WORKERS: '0' }, 'VIDAI_WORKERS must be a whole number from 1 to'],
+    [{ VIDAI_WORKERS: String(4 * availableParallelism() + 1) }, 'cores here'],
+    [{ VIDAI_DRAIN_MS: '99999999999' }, 'VIDAI_DRAIN_MS must be'],
+  ])('refuses %o at start-up with one line and exit code 1', (env, message) => {
+    const good =
+      'providers:\n  - id: d\n    kind: mock\nmodels:\n  - name: demo\n    provider: d\n';
+    const result = runWithConfig(good, env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^vidai: [^\n]+\n$/);
+    expect(result.stderr).toContain(message);
   });
 
   it('names the address when the port is taken', async () => {
@@ -68,9 +84,14 @@ describe('start-up', () => {
       const port = new URL(first.url).port;
       const good =
         'providers:\n  - id: d\n    kind: mock\nmodels:\n  - name: demo\n    provider: d\n';
-      const result = runWithConfig(good, { VIDAI_HOST: '127.0.0.1', VIDAI_PORT: port });
+      const result = runWithConfig(good, {
+        VIDAI_HOST: '127.0.0.1',
+        VIDAI_PORT: port,
+        VIDAI_WORKERS: '2',
+      });
       expect(result.status).toBe(1);
-      expect(result.stderr).toContain(`vidai: cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
+      // Said once, though each worker failed.
+      expect(result.stderr).toBe(`vidai: cannot listen on 127.0.0.1:${port}: EADDRINUSE\n`);
     } finally {
       await first.stop();
     }

@@ -296,6 +296,30 @@ describe('admin reads', () => {
     expect((await gateway.admin('/usage?group_by=nope')).status).toBe(400);
   });
 
+  it('refuses a malformed query parameter of any admin read with a 400 naming it', async () => {
+    const cases: Array<[string, string]> = [
+      ['/usage?after=%00junk', 'after'],
+      ['/usage?group_by=team&after=key_abc', 'after'],
+      ['/usage?key_id=nope', 'key_id'],
+      ['/usage?team_id=', 'team_id'],
+      ['/usage?limit=5&limit=6', 'limit'],
+      ['/usage?from=yesterday', 'from'],
+      ['/usage?colour=red', 'colour'],
+      ['/keys?limit=5', 'limit'],
+      ['/keys/key_abc?x=1', 'x'],
+      ['/teams?after=x', 'after'],
+      ['/teams/team_abc?x=1', 'x'],
+      ['/health?verbose', 'verbose'],
+    ];
+    for (const [path, param] of cases) {
+      const res = await gateway.admin(path);
+      expect(res.status, path).toBe(400);
+      expect(((await res.json()) as { error: { param: string } }).error.param, path).toBe(param);
+    }
+    expect((await gateway.admin('/usage?group_by=team&after=')).status).toBe(200);
+    expect((await gateway.admin('/usage?group_by=model&after=gpt-test')).status).toBe(200);
+  });
+
   it('shows each key’s limits and remaining budget, and a team’s', async () => {
     const team: { id: string } = await json(
       await gateway.admin('/teams', {
@@ -351,9 +375,28 @@ describe('admin reads', () => {
       ['/keys', { name: 'x', models: ['*'], budget_period: 'week' }, 'budget_period'],
       ['/keys', { name: 'x', models: ['*'], team_id: 'team_nope' }, 'team_id'],
       ['/teams', { name: 'x', tpm: 1.5 }, 'tpm'],
+      ['/keys', { name: 'x', models: ['*'], budget_period: 'day' }, 'budget_period'],
+      ['/teams', { name: 'x', budget_period: 'lifetime', budget_usd: null }, 'budget_period'],
+      ['/keys', { name: 'x', models: ['*', 'demo'] }, 'models'],
+      ['/teams', { name: 'x', models: ['demo', '*'] }, 'models'],
     ];
     for (const [path, body, param] of cases) {
       const res = await gateway.admin(path, { method: 'POST', body: JSON.stringify(body) });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { param: string } }).error.param).toBe(param);
+    }
+    // The same on update: a period for a key or team without a budget, "*" beside names.
+    const key = await gateway.createKey({ name: 'no-budget', models: ['demo'] });
+    const team = (await (
+      await gateway.admin('/teams', { method: 'POST', body: JSON.stringify({ name: 'nb' }) })
+    ).json()) as { id: string };
+    const updates: Array<[string, unknown, string]> = [
+      [`/keys/${key.id}`, { budget_period: 'day' }, 'budget_period'],
+      [`/teams/${team.id}`, { budget_period: 'month' }, 'budget_period'],
+      [`/keys/${key.id}`, { models: ['demo', '*'] }, 'models'],
+    ];
+    for (const [path, body, param] of updates) {
+      const res = await gateway.admin(path, { method: 'PATCH', body: JSON.stringify(body) });
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { param: string } }).error.param).toBe(param);
     }

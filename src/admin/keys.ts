@@ -67,7 +67,9 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const param = issue?.path.map(String).join('.') || null;
+  // An unknown field has no path of its own: name the field itself.
+  const path = issue?.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys] : issue?.path;
+  const param = path?.map(String).join('.').slice(0, 100) || null;
   throw new GatewayError('invalid_request', `${param ?? 'body'}: ${issue?.message ?? 'invalid'}`, {
     param,
   });
@@ -75,6 +77,14 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
 
 /** Model names must be configured (or "*"): a typo would otherwise fail only at request time. */
 export function checkModels(config: GatewayConfig, models: readonly string[] | undefined): void {
+  // "*" already means every model: names beside it would read as a restriction that is not one.
+  if (models !== undefined && models.includes('*') && models.some((model) => model !== '*')) {
+    throw new GatewayError(
+      'invalid_request',
+      'models: "*" means every model; list it alone, or list model names without it',
+      { param: 'models' },
+    );
+  }
   const unknown = (models ?? []).filter((model) => model !== '*' && !config.routes.has(model));
   if (unknown.length > 0) {
     throw new GatewayError('invalid_request', `models: not configured: ${unknown.join(', ')}`, {

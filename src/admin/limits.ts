@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { GatewayDb } from '../db/database';
 import type { BudgetPeriod } from '../db/schema';
 import { spendBetween, spendSince } from '../db/usage-repo';
+import { GatewayError } from '../errors/gateway-error';
 import { budgetPeriod, type Subject } from '../policy/counters';
 
 /**
@@ -57,6 +58,14 @@ export function limitColumns(input: LimitInput, current?: LimitColumns): Partial
   const period =
     set.budgetPeriod !== undefined ? set.budgetPeriod : (current?.budgetPeriod ?? null);
   if (budget !== null && period === null) set.budgetPeriod = 'month';
+  // A period alone limits nothing: refused rather than stored and silently ignored.
+  if (budget === null && input.budget_period !== undefined && input.budget_period !== null) {
+    throw new GatewayError(
+      'invalid_request',
+      'budget_period: needs a budget_usd (a budget period without a budget limits nothing)',
+      { param: 'budget_period' },
+    );
+  }
   return set;
 }
 

@@ -1,4 +1,4 @@
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { AppDeps, GatewayDeps, GatewayEnv } from '../deps';
 import { GatewayError } from '../errors/gateway-error';
 import { presentedKey } from '../http/auth';
@@ -44,6 +44,35 @@ function adminAuth(deps: GatewayDeps): MiddlewareHandler<GatewayEnv> {
 
 const BODY_LIMIT = 64 * 1024;
 
+/**
+ * An admin read's query, each parameter once: a repeated one (or any, on reads that take none)
+ * is a 400 naming it, not silently ignored.
+ */
+function readQuery(c: Context<GatewayEnv>, takesParams: boolean): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const [name, values] of Object.entries(c.req.queries())) {
+    const param = name.slice(0, 100);
+    if (!takesParams)
+      throw new GatewayError(
+        'invalid_request',
+        `${param}: this endpoint takes no query parameters`,
+        {
+          param,
+        },
+      );
+    if (values.length > 1)
+      throw new GatewayError('invalid_request', `${param}: given more than once`, { param });
+    query[name] = values[0] ?? '';
+  }
+  return query;
+}
+
+/** Reads that take no query parameters refuse any. */
+const noQuery: MiddlewareHandler<GatewayEnv> = async (c, next) => {
+  readQuery(c, false);
+  await next();
+};
+
 /** The control plane's HTTP face. Writes go to the database; workers see them via the policy version. */
 export function adminRoutes(deps: AppDeps): Hono<GatewayEnv> {
   const admin = new Hono<GatewayEnv>({ strict: false });
@@ -60,8 +89,12 @@ export function adminRoutes(deps: AppDeps): Hono<GatewayEnv> {
     const input = parseInput(createKeyInput, json);
     return c.json(await written('key_created', await createKey(deps.db, deps.config, input)), 201);
   });
-  admin.get('/keys', async (c) => c.json({ object: 'list', data: await listKeyViews(deps.db) }));
-  admin.get('/keys/:id', async (c) => c.json(await keyViewById(deps.db, c.req.param('id'))));
+  admin.get('/keys', noQuery, async (c) =>
+    c.json({ object: 'list', data: await listKeyViews(deps.db) }),
+  );
+  admin.get('/keys/:id', noQuery, async (c) =>
+    c.json(await keyViewById(deps.db, c.req.param('id'))),
+  );
   admin.patch('/keys/:id', async (c) => {
     const { json } = await readJsonBody(c, BODY_LIMIT);
     const input = parseInput(updateKeyInput, json);
@@ -80,8 +113,12 @@ export function adminRoutes(deps: AppDeps): Hono<GatewayEnv> {
       201,
     );
   });
-  admin.get('/teams', async (c) => c.json({ object: 'list', data: await listTeamViews(deps.db) }));
-  admin.get('/teams/:id', async (c) => c.json(await teamViewById(deps.db, c.req.param('id'))));
+  admin.get('/teams', noQuery, async (c) =>
+    c.json({ object: 'list', data: await listTeamViews(deps.db) }),
+  );
+  admin.get('/teams/:id', noQuery, async (c) =>
+    c.json(await teamViewById(deps.db, c.req.param('id'))),
+  );
   admin.patch('/teams/:id', async (c) => {
     const { json } = await readJsonBody(c, BODY_LIMIT);
     const input = parseInput(updateTeamInput, json);
@@ -92,10 +129,10 @@ export function adminRoutes(deps: AppDeps): Hono<GatewayEnv> {
     c.json(await written('team_deleted', await deleteTeamById(deps.db, c.req.param('id')))),
   );
 
-  admin.get('/usage', async (c) => c.json(await usageReport(deps.db, c.req.query())));
+  admin.get('/usage', async (c) => c.json(await usageReport(deps.db, readQuery(c, true))));
 
   // This process's view: each worker keeps its own breakers, so `instance` names which one answered.
-  admin.get('/health', (c) =>
+  admin.get('/health', noQuery, (c) =>
     c.json({ object: 'list', instance: instanceId(), data: deps.health.view() }),
   );
   for (const [path, allow] of adminMethods) admin.all(path, methodNotAllowed(allow));

@@ -12,14 +12,26 @@ const time = z.union(
   { error: 'an ISO 8601 time (2026-01-31T00:00:00Z) or epoch milliseconds' },
 );
 
+/** Ids as newId makes them: a malformed one is refused, not taken as a filter matching nothing. */
+const keyId = z.string().regex(/^key_[A-Za-z0-9_-]{1,64}$/, 'a key id (key_…)');
+const teamId = z.string().regex(/^team_[A-Za-z0-9_-]{1,64}$/, 'a team id (team_…)');
+
+/** What `after` (a previous page's next_after) may be: a group's value. */
+const afterOf: Record<UsageGroup, z.ZodType<string>> = {
+  key: keyId,
+  // '' is the group of keys in no team.
+  team: z.union([z.literal(''), teamId]),
+  model: z.string().min(1).max(200),
+};
+
 /** GET /admin/usage query: which grouping, the range [from, to), filters, and a page. */
 export const usageQueryInput = z.strictObject({
   group_by: z.enum(['key', 'team', 'model']).default('key'),
   from: time.optional(),
   to: time.optional(),
-  key_id: z.string().min(1).optional(),
-  team_id: z.string().min(1).optional(),
-  model: z.string().min(1).optional(),
+  key_id: keyId.optional(),
+  team_id: teamId.optional(),
+  model: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   /** The `next_after` of the previous page. */
   after: z.string().optional(),
@@ -34,6 +46,13 @@ const groupField = { key: 'key_id', team: 'team_id', model: 'model' } as const s
 /** Usage and spend per key, team or model over a time range (default: the last 30 days). */
 export async function usageReport(db: GatewayDb, query: Record<string, string>) {
   const input = parseInput(usageQueryInput, query);
+  if (input.after !== undefined && !afterOf[input.group_by].safeParse(input.after).success) {
+    throw new GatewayError(
+      'invalid_request',
+      `after: not a ${input.group_by} of this report; pass the next_after of the previous page`,
+      { param: 'after' },
+    );
+  }
   const to = input.to ?? Date.now() + 1;
   const from = input.from ?? to - 30 * DAY_MS;
   if (from >= to) {

@@ -25,6 +25,13 @@ export const errorCodes = {
     openai: 'invalid_request_error',
     anthropic: 'invalid_request_error',
   },
+  // Refused by the HTTP server before routing (Node's clientError), answered in the API's shape.
+  headers_too_large: {
+    status: 431,
+    openai: 'invalid_request_error',
+    anthropic: 'request_too_large',
+  },
+  bad_request: { status: 400, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
   not_found: { status: 404, openai: 'invalid_request_error', anthropic: 'not_found_error' },
   method_not_allowed: {
     status: 405,
@@ -64,6 +71,8 @@ export const errorCodes = {
     openai: 'invalid_request_error',
     anthropic: 'authentication_error',
   },
+  // The caller went away (nginx's 499): recorded, never logged as a server fault.
+  cancelled: { status: 499, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
   internal_error: { status: 500, openai: 'server_error', anthropic: 'api_error' },
 } as const satisfies Record<string, { status: number; openai: string; anthropic: string }>;
 

@@ -85,6 +85,20 @@ async function readCompressed(
 
 /** Reads a JSON object body within `limit` bytes: 413 past it, 400 for anything not an object. */
 export async function readJsonBody(c: Context, limit: number): Promise<JsonBody> {
+  let raw: string;
+  try {
+    raw = await readRaw(c, limit);
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    // The body stream comes from the caller: it fails only when the caller went away mid-body.
+    throw new GatewayError('cancelled', 'The client went away before its request body arrived.', {
+      cause: err,
+    });
+  }
+  return parseJsonBody(raw);
+}
+
+async function readRaw(c: Context, limit: number): Promise<string> {
   const declared = Number(c.req.header('content-length'));
   if (declared > limit) throw tooLarge(limit);
   let raw: string;
@@ -97,6 +111,10 @@ export async function readJsonBody(c: Context, limit: number): Promise<JsonBody>
   } else {
     raw = c.req.raw.body ? await readLimited(c.req.raw.body, limit) : '';
   }
+  return raw;
+}
+
+function parseJsonBody(raw: string): JsonBody {
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -145,12 +163,16 @@ export function requireNonEmptyArray(json: JsonObject, field: string): unknown[]
   return value;
 }
 
-/** Fields that, when present, must be positive whole numbers (max_tokens and the like). */
+/**
+ * Fields that, when present, must be positive whole numbers (max_tokens and the like). Safe
+ * integers only: 1e308 is an integer to JavaScript, but arithmetic on it (the token estimate)
+ * overflows, and no upstream accepts it.
+ */
 export function optionalPositiveInts(json: JsonObject, fields: readonly string[]): void {
   for (const field of fields) {
     const value = json[field];
     if (value === undefined || value === null) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
       throw invalid(field, `'${field}' must be a positive integer.`);
     }
   }

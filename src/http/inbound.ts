@@ -62,12 +62,35 @@ export const openaiChat: InboundSpec = {
   forwardHeaders: [],
 };
 
+const isTokenId = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/**
+ * OpenAI's four shapes of embeddings input (test/spec: CreateEmbeddingRequest.input): a string,
+ * or a non-empty array of strings, of token ids, or of non-empty arrays of token ids.
+ */
+function validEmbeddingsInput(input: unknown): boolean {
+  if (typeof input === 'string') return true;
+  if (!Array.isArray(input) || input.length === 0) return false;
+  if (typeof input[0] === 'string') return input.every((v) => typeof v === 'string');
+  if (Array.isArray(input[0]))
+    return input.every((v) => Array.isArray(v) && v.length > 0 && v.every(isTokenId));
+  return input.every(isTokenId);
+}
+
 export const openaiEmbeddings: InboundSpec = {
   format: 'openai',
   op: 'embeddings',
   read(json) {
     const model = requireString(json, 'model');
     if (json.input === undefined || json.input === null) throw missing('input');
+    if (!validEmbeddingsInput(json.input)) {
+      throw new GatewayError(
+        'invalid_request',
+        "'input' must be a string, or a non-empty array of strings, of integers, or of non-empty arrays of integers.",
+        { param: 'input' },
+      );
+    }
+    optionalPositiveInts(json, ['dimensions']);
     return { model, stream: false };
   },
   streamErrorEvent: openaiStreamError,

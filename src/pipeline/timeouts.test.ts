@@ -44,17 +44,25 @@ describe('requestTotalMs', () => {
     expect(requestTotalMs('999999999', tuned, config.maxTimeoutMs)).toBe(120_000);
   });
 
-  it.each(['', 'soon', '-5', '0', '1.5', '1e3', '12abc'])('refuses %j with a 400', (value) => {
-    const err = (() => {
-      try {
-        requestTotalMs(value, tuned, config.maxTimeoutMs);
-      } catch (e) {
-        return e;
-      }
-    })();
-    expect(err).toBeInstanceOf(GatewayError);
-    expect((err as GatewayError).status).toBe(400);
+  it('cuts any positive whole number above the ceiling to it, past 2^53 too', () => {
+    for (const value of ['99999999999999999999', '9'.repeat(400), ' 0009007199254740993 '])
+      expect(requestTotalMs(value, tuned, config.maxTimeoutMs)).toBe(120_000);
   });
+
+  it.each(['', 'soon', '-5', '0', '000', '1.5', '1e3', '12abc'])(
+    'refuses %j with a 400',
+    (value) => {
+      const err = (() => {
+        try {
+          requestTotalMs(value, tuned, config.maxTimeoutMs);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(GatewayError);
+      expect((err as GatewayError).status).toBe(400);
+    },
+  );
 
   it('the ceiling defaults to the server’s upstream timeout', () => {
     const bare = testConfig({

@@ -12,14 +12,15 @@ export function requestTotalMs(
   ceilingMs: number,
 ): number {
   if (header === undefined) return route.timeouts.totalMs;
-  const value = Number(header.trim());
-  if (!/^\d+$/.test(header.trim()) || !Number.isSafeInteger(value) || value <= 0) {
+  const digits = header.trim();
+  // Any positive whole number is accepted and cut to the ceiling, however many digits it has.
+  if (!/^\d+$/.test(digits) || /^0+$/.test(digits)) {
     throw new GatewayError(
       'invalid_request',
       `The ${TIMEOUT_HEADER} header must be a positive whole number of milliseconds.`,
     );
   }
-  return Math.min(value, ceilingMs);
+  return Math.min(Number(digits), ceilingMs);
 }
 
 /**

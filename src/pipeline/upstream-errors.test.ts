@@ -280,7 +280,7 @@ describe('transportGatewayError', () => {
     ['idle_timeout', 'upstream_timeout', 504],
     ['connect', 'upstream_unreachable', 502],
     ['reset', 'upstream_error', 502],
-    ['aborted', 'invalid_request', 499],
+    ['aborted', 'cancelled', 499],
   ] as const)('maps a %s failure to %s %i', (failure, code, status) => {
     const cause = new TransportError(failure);
     const err = transportGatewayError(cause, 'openai');

@@ -197,10 +197,7 @@ export function transportGatewayError(err: TransportError, providerId: string): 
         cause,
       );
     case 'aborted':
-      return new GatewayError('invalid_request', 'The request was cancelled by the client.', {
-        ...cause,
-        status: 499,
-      });
+      return new GatewayError('cancelled', 'The request was cancelled by the client.', cause);
   }
 }
 

@@ -35,10 +35,9 @@ function media(content: unknown): { chars: number; parts: number } {
   return { chars, parts };
 }
 
+/** Inbound validation admits only safe integers; anything else here falls back to the default. */
 function positiveInt(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0
-    ? Math.ceil(value)
-    : undefined;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
 export function estimateTokens(
@@ -64,5 +63,7 @@ export function estimateTokens(
   if (op !== 'chat') return { input, output: 0 };
   const perChoice =
     positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens) ?? defaultMaxTokens;
-  return { input, output: perChoice * (positiveInt(body.n) ?? 1) };
+  // Two safe integers can multiply past 2^53: the estimate (input + output) stays a safe integer.
+  const output = Math.min(perChoice * (positiveInt(body.n) ?? 1), Number.MAX_SAFE_INTEGER - input);
+  return { input, output };
 }

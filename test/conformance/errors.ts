@@ -118,6 +118,69 @@ export function errorsSuite(h: Harness): void {
       });
     });
 
+    it('400 naming the field for a count that is not a safe positive integer', async () => {
+      for (const [field, value] of [
+        ['max_tokens', 1e308],
+        ['max_completion_tokens', 2 ** 53],
+        ['n', 1e308],
+        ['n', 1.5],
+      ] as const) {
+        expect(await post('/chat/completions', chat({ [field]: value }))).toMatchObject({
+          status: 400,
+          error: { code: 'invalid_request', param: field },
+        });
+      }
+      // Anthropic's max_tokens, and the fields bound for a translated (Gemini) upstream.
+      const res = await h.fetch(`${h.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'gpt-test',
+          max_tokens: 1e308,
+          messages: [{ role: 'user', content: 'x' }],
+        }),
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({
+        type: 'error',
+        error: { type: 'invalid_request_error' },
+      });
+      expect(
+        await post(
+          '/embeddings',
+          JSON.stringify({ model: 'gpt-test', input: 'x', dimensions: 1e308 }),
+        ),
+      ).toMatchObject({
+        status: 400,
+        error: { param: 'dimensions' },
+      });
+    });
+
+    it('the token estimate of the largest valid counts is a finite number, never NaN', async () => {
+      const small = await h.createKey({ name: 'tpm-huge', models: ['gpt-test'], tpm: 1000 });
+      const res = await h.fetch(`${h.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${small.key}`, 'content-type': 'application/json' },
+        body: chat({ max_tokens: Number.MAX_SAFE_INTEGER, n: Number.MAX_SAFE_INTEGER }),
+      });
+      // Not a retryable 429: no wait makes this request fit the limit.
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe('request_too_large');
+      expect(error.message).toContain(`may take ${Number.MAX_SAFE_INTEGER} tokens`);
+    });
+
+    it('400 for embeddings input of a type OpenAI does not accept', async () => {
+      for (const input of [{ a: 1 }, 42, true, [], [1, 'a'], [[]], [[1.5]], [-1], [{}], [['a']]]) {
+        expect(
+          await post('/embeddings', JSON.stringify({ model: 'gpt-test', input })),
+        ).toMatchObject({
+          status: 400,
+          error: { code: 'invalid_request', param: 'input' },
+        });
+      }
+    });
+
     it('404 for an unknown model, as the SDK’s NotFoundError', async () => {
       const wide = await h.createKey({ name: 'wide', models: ['*'] });
       const wideClient = openaiClient(h, wide.key);

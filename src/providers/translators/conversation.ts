@@ -67,6 +67,15 @@ function optionalNumber(body: JsonObject, field: string): number | undefined {
   return value;
 }
 
+/** A count (max_tokens, n): a safe positive integer, as the inbound check requires too. */
+function optionalCount(body: JsonObject, field: string): number | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (!Number.isSafeInteger(value) || (value as number) < 1)
+    throw invalid(`'${field}' must be a positive integer.`, field);
+  return value as number;
+}
+
 function optionalString(body: JsonObject, field: string): string | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
@@ -242,7 +251,7 @@ function readStop(value: unknown): string[] {
 export function readConversation(body: JsonObject): Conversation {
   if (!Array.isArray(body.messages))
     throw invalid("Missing required parameter: 'messages'.", 'messages');
-  const n = optionalNumber(body, 'n');
+  const n = optionalCount(body, 'n');
   if (n !== undefined && n !== 1)
     throw invalid('This provider returns one choice: n must be 1.', 'n');
   const system: string[] = [];
@@ -259,7 +268,7 @@ export function readConversation(body: JsonObject): Conversation {
     tools: readTools(body.tools),
     toolChoice: readToolChoice(body.tool_choice),
     parallelToolCalls: body.parallel_tool_calls !== false,
-    maxTokens: optionalNumber(body, 'max_completion_tokens') ?? optionalNumber(body, 'max_tokens'),
+    maxTokens: optionalCount(body, 'max_completion_tokens') ?? optionalCount(body, 'max_tokens'),
     temperature: optionalNumber(body, 'temperature'),
     topP: optionalNumber(body, 'top_p'),
     stop: readStop(body.stop),
