@@ -61,10 +61,12 @@ export function createApp(runtime: GatewayDeps): Hono<GatewayEnv> {
     response.headers.set('x-request-id', c.get('requestId') ?? '');
     return response;
   });
-  app.notFound(() => {
+  app.notFound((c) => {
     throw new GatewayError(
       'not_found',
-      'Unknown endpoint. Vidai serves /v1/chat/completions, /v1/embeddings, /v1/models, /v1/messages and /v1/messages/count_tokens.',
+      c.req.path.startsWith('/admin')
+        ? 'Unknown admin endpoint. Vidai serves /admin/keys, /admin/teams, /admin/usage and /admin/health.'
+        : 'Unknown endpoint. Vidai serves /v1/chat/completions, /v1/embeddings, /v1/models, /v1/messages and /v1/messages/count_tokens.',
     );
   });
 
@@ -89,6 +91,8 @@ export function createApp(runtime: GatewayDeps): Hono<GatewayEnv> {
       '*',
       cors({
         origin: origins.includes('*') ? '*' : [...origins],
+        // What /v1 answers to; Hono's default also lists PUT, DELETE and PATCH.
+        allowMethods: ['GET', 'POST'],
         exposeHeaders: [...exposedHeaders],
         maxAge: 600,
       }),

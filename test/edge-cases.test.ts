@@ -85,6 +85,8 @@ describe('request bodies', () => {
         /positive integer/,
       ],
       [{ model: 'gpt-test', messages: message, tools: 'x' }, 'tools', /must be an array/],
+      // A model name is echoed in errors and stored in every usage record: it has a bound.
+      [{ model: 'm'.repeat(100_000), messages: message }, 'model', /at most 256 characters/],
     ];
     for (const [body, param, text] of cases) {
       const { status, error } = await refused('/chat/completions', JSON.stringify(body));
@@ -189,6 +191,7 @@ describe('headers and methods', () => {
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization');
+    expect(preflight.headers.get('access-control-allow-methods')).toBe('GET,POST');
     const call = await fetch(`${gateway.baseURL}/models`, {
       headers: { origin: 'https://app.example.com', authorization: `Bearer ${key}` },
     });
@@ -224,6 +227,14 @@ describe('admin input', () => {
     expect(((await range.json()) as ErrorBody).error.message).toMatch(/before/);
     const badTime = await gateway.admin('/usage?from=yesterday');
     expect(((await badTime.json()) as ErrorBody).error.message).toMatch(/ISO 8601/);
+  });
+
+  it('names the admin endpoints when an admin path is unknown', async () => {
+    const res = await gateway.admin('/nope');
+    expect(res.status).toBe(404);
+    const { error } = (await res.json()) as ErrorBody;
+    expect(error.code).toBe('not_found');
+    expect(error.message).toContain('/admin/keys');
   });
 });
 

@@ -141,7 +141,7 @@ function invalid(field: string, message: string): GatewayError {
   return new GatewayError('invalid_request', message, { param: field });
 }
 
-export function requireString(json: JsonObject, field: string): string {
+export function requireString(json: JsonObject, field: string, maxLength = Infinity): string {
   const value = json[field];
   if (value === undefined || value === null) {
     throw invalid(field, `Missing required parameter: '${field}'.`);
@@ -149,8 +149,17 @@ export function requireString(json: JsonObject, field: string): string {
   if (typeof value !== 'string' || value.length === 0) {
     throw invalid(field, `'${field}' must be a non-empty string.`);
   }
+  if (value.length > maxLength) {
+    throw invalid(field, `'${field}' must be at most ${maxLength} characters long.`);
+  }
   return value;
 }
+
+/**
+ * Longer model names are refused: none is this long, and the name is echoed in errors and
+ * stored in every usage record.
+ */
+export const MAX_MODEL_NAME = 256;
 
 /** A required array with at least one element. */
 export function requireNonEmptyArray(json: JsonObject, field: string): unknown[] {

@@ -6,6 +6,7 @@ import { asGatewayError } from '../pipeline/upstream-errors';
 import { formatSseEvent } from '../sse/serialize';
 import type { JsonObject } from '../util/json';
 import {
+  MAX_MODEL_NAME,
   optionalArrays,
   optionalBoolean,
   optionalPositiveInts,
@@ -52,7 +53,7 @@ export const openaiChat: InboundSpec = {
   format: 'openai',
   op: 'chat',
   read(json) {
-    const model = requireString(json, 'model');
+    const model = requireString(json, 'model', MAX_MODEL_NAME);
     requireNonEmptyArray(json, 'messages');
     optionalPositiveInts(json, ['max_tokens', 'max_completion_tokens', 'n']);
     optionalArrays(json, ['tools']);
@@ -81,7 +82,7 @@ export const openaiEmbeddings: InboundSpec = {
   format: 'openai',
   op: 'embeddings',
   read(json) {
-    const model = requireString(json, 'model');
+    const model = requireString(json, 'model', MAX_MODEL_NAME);
     if (json.input === undefined || json.input === null) throw missing('input');
     if (!validEmbeddingsInput(json.input)) {
       throw new GatewayError(
@@ -109,7 +110,7 @@ function anthropicStreamError(error: unknown, providerId: string): string {
 const anthropicHeaders = ['anthropic-version', 'anthropic-beta'] as const;
 
 function readMessages(json: JsonObject): { model: string; stream: boolean } {
-  const model = requireString(json, 'model');
+  const model = requireString(json, 'model', MAX_MODEL_NAME);
   requireNonEmptyArray(json, 'messages');
   optionalArrays(json, ['tools', 'stop_sequences']);
   return { model, stream: optionalBoolean(json, 'stream') };
