@@ -49,7 +49,7 @@ function call(stream: boolean, controller: AbortController) {
 }
 
 describe('a caller that goes away', () => {
-  it('before the reply began: the upstream call is cut', async () => {
+  it('before the reply began: the upstream call is cut, and its record says cancelled (499)', async () => {
     const index = upstream.requests.length;
     upstream.script({ hang: true });
     const controller = new AbortController();
@@ -58,6 +58,7 @@ describe('a caller that goes away', () => {
     controller.abort();
     expect(await pending).toBeInstanceOf(Error);
     await sent.closed; // the test's own timeout is far below the gateway's 60 s
+    await gateway.usageRows(1, "streamed = 0 and status = 499 and error_code = 'cancelled'");
   });
 
   it('in the middle of a stream: the upstream call is cut, and its record says cancelled', async () => {
