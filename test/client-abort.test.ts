@@ -50,7 +50,7 @@ function call(stream: boolean, controller: AbortController) {
 }
 
 describe('a caller that goes away', () => {
-  it('before the reply began: the upstream call is cut', async () => {
+  it('before the reply began: the upstream call is cut, and its record says cancelled (499)', async () => {
     const index = upstream.requests.length;
     upstream.script({ hang: true });
     const controller = new AbortController();

@@ -71,9 +71,9 @@ export const errorCodes = {
     openai: 'invalid_request_error',
     anthropic: 'authentication_error',
   },
-  // The caller went away (nginx's 499): recorded, never logged as a server fault.
-  cancelled: { status: 499, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
   internal_error: { status: 500, openai: 'server_error', anthropic: 'api_error' },
+  /** The caller went away before the reply was done (nginx's 499); seen in records, not by the caller. */
+  cancelled: { status: 499, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
 } as const satisfies Record<string, { status: number; openai: string; anthropic: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

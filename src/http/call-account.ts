@@ -82,10 +82,7 @@ export class CallAccount {
     if (end.outcome === 'cancelled') errorCode = 'cancelled';
     else if (end.outcome === 'error') {
       errorCode = streamFailure(end.error, target.provider.id).code;
-      this.deps.log.warn('stream_failed', {
-        request_id: this.requestId,
-        error: end.error instanceof Error ? end.error.name : 'unknown',
-      });
+      this.deps.log.warn('stream_failed', { request_id: this.requestId, code: errorCode });
     }
     if (this.usage !== undefined) {
       const cost = target.price === undefined ? 0 : costOf(this.usage, target.price);

@@ -1,6 +1,5 @@
 import { GatewayError, toGatewayError } from '../errors/gateway-error';
 import { anthropicErrorBody, openaiErrorBody, type InboundFormat } from '../errors/render';
-import { StreamCutError } from '../pipeline/openai-stream';
 import type { Operation } from '../pipeline/plan';
 import { asGatewayError } from '../pipeline/upstream-errors';
 import { formatSseEvent } from '../sse/serialize';
@@ -31,12 +30,7 @@ export interface InboundSpec {
 }
 
 export function streamFailure(error: unknown, providerId: string): GatewayError {
-  return error instanceof StreamCutError
-    ? new GatewayError(
-        'upstream_error',
-        `The stream from provider "${providerId}" ended before it was complete.`,
-      )
-    : toGatewayError(asGatewayError(error, providerId));
+  return toGatewayError(asGatewayError(error, providerId));
 }
 
 function openaiStreamError(error: unknown, providerId: string): string {

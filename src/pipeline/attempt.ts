@@ -46,13 +46,18 @@ export class Attempt {
       onEnd: (end) =>
         this.relay(() => {
           this.release();
-          this.onFinished(end);
+          // Recorded as the caller is told it (streamErrorEvent): a deadline cut is a timeout.
+          const told: StreamEnd =
+            end.outcome === 'error'
+              ? { ...end, error: this.deadline.explain(end.error, this.target.provider.id) }
+              : end;
+          this.onFinished(told);
           // A promise here holds back the reply's last bytes (see ForwardPlan.onEnd).
-          return plan.onEnd(end);
+          return plan.onEnd(told);
         }),
       streamErrorEvent: (error, providerId) => {
         if (!this.committed) this.failure ??= error;
-        const shown = this.deadline.expired ? this.deadline.timeoutError() : error;
+        const shown = this.deadline.explain(error, this.committed ? providerId : undefined);
         return plan.streamErrorEvent(shown, providerId);
       },
     };

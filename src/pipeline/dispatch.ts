@@ -1,6 +1,6 @@
 import type { Route, RouteTarget } from '../config/compile';
 import type { Logger } from '../deps';
-import { GatewayError } from '../errors/gateway-error';
+import { GatewayError, toGatewayError } from '../errors/gateway-error';
 import { anthropicToOpenAI } from '../providers/translators/anthropic-to-openai';
 import { openaiInbound, openaiUpstream } from '../providers/translators/openai-wire';
 import { openaiToAnthropic } from '../providers/translators/openai-to-anthropic';
@@ -172,11 +172,12 @@ async function tryTarget(
     else if (classifyFailure(error) === 'final') health.breaker.onSuccess();
     else {
       const opened = health.breaker.timesOpened;
-      health.failed(failureCode(error));
+      const code = failureCode(error, target.provider.id);
+      health.failed(code);
       ctx.log?.warn('upstream_attempt_failed', {
         request_id: ctx.requestId,
         target: target.key,
-        code: failureCode(error),
+        code,
       });
       if (health.breaker.timesOpened > opened) {
         ctx.log?.warn('target_ejected', {
@@ -189,10 +190,9 @@ async function tryTarget(
   }
 }
 
-function failureCode(error: unknown): string {
-  if (error instanceof GatewayError) return error.code;
-  if (error instanceof TransportError) return error.failure;
-  return error instanceof Error ? error.name : 'unknown';
+/** Always a GatewayError code (what the caller would be told), never a class or failure name. */
+function failureCode(error: unknown, providerId: string): string {
+  return toGatewayError(asGatewayError(error, providerId)).code;
 }
 
 /** The honest reason the request failed, when no attempt served it. */

@@ -21,7 +21,7 @@ function readUsage(into: JsonObject, value: unknown): void {
  * as received (re-serialised with every unknown field kept only when the model name changes);
  * the caller's `anthropic-version` and `anthropic-beta` go with it; the reply's bytes come back
  * as sent, pings and all. The tap reads usage from `message_start` / `message_delta`, and
- * `message_stop` (or an `error` event, passed on as it came) to know the stream ended.
+ * `message_stop` (or an `error` event, sent on as Vidai's own, redacted) to know the stream ended.
  */
 export async function forwardAnthropic(
   transport: Transport,

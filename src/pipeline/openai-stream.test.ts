@@ -353,17 +353,27 @@ describe('openaiStream when the upstream fails', () => {
     },
   );
 
-  it('passes an upstream error event on as sent and ends there, adding no error of its own', async () => {
-    const upstreamError = 'data: {"error":{"message":"overloaded","type":"server_error"}}\n\n';
-    const r = await run([roleEvent, upstreamError]);
-    expect(r.text).toBe(roleEvent + upstreamError);
-    expect(r.errors).toEqual([]);
-    expect(r.ends).toEqual([
-      {
-        outcome: 'error',
-        error: { upstream: '{"error":{"message":"overloaded","type":"server_error"}}' },
-      },
-    ]);
+  it.each([false, true])(
+    "replaces an upstream error event with Vidai's own and ends there (drop %s)",
+    async (drop) => {
+      const data = '{"error":{"message":"overloaded sk-proj-SECRET123456","type":"server_error"}}';
+      const upstreamError = `data: ${data}\n\n`;
+      // The error event shares a read with the event before it, and more follows it.
+      const r = await run([roleEvent, helloEvent + upstreamError + worldEvent, doneEvent], drop);
+      expect(r.text).toBe(roleEvent + helloEvent + ERROR_EVENT);
+      expect(r.text).not.toContain('SECRET');
+      expect(r.errors).toEqual([{ upstream: data }]);
+      expect(r.ends).toEqual([{ outcome: 'error', error: { upstream: data } }]);
+    },
+  );
+
+  it('tells a body with no event at all (not SSE) from a cut stream', async () => {
+    const r = await run(['<html>oops</html>']);
+    expect(r.text).toBe(ERROR_EVENT);
+    expect(r.ends[0]?.error).toEqual(new StreamCutError(true));
+    expect((r.ends[0]?.error as StreamCutError).empty).toBe(true);
+    const cut = await run([roleEvent]);
+    expect((cut.ends[0]?.error as StreamCutError).empty).toBe(false);
   });
 
   it('ends with the error event when the very first read fails', async () => {

@@ -19,7 +19,7 @@ export interface OpenAIStreamOptions {
   onEnd(end: StreamEnd): void | Promise<void>;
   /** A failure (read error or cut) rendered as one SSE event the client's SDK will raise. */
   errorEvent(error: unknown): string;
-  /** The upstream's own error event (`data: {"error": …}`), for accounting; it is passed on as sent. */
+  /** The upstream's own error event (`data: {"error": …}`) as the error the client is sent instead. */
   upstreamError(data: string): unknown;
 }
 
@@ -38,7 +38,7 @@ export function openaiStream(
     errorEvent: options.errorEvent,
     inspect(event) {
       if (event.data === '[DONE]') return 'done';
-      // An error the upstream reports mid-stream ends it: the client's SDK raises it as sent.
+      // An error the upstream reports mid-stream ends it; the client gets it redacted, in OpenAI's shape.
       if (ERROR_EVENT.test(event.data)) return { error: options.upstreamError(event.data) };
       if (!USAGE_OBJECT.test(event.data)) return undefined;
       try {

@@ -18,7 +18,8 @@ export interface StreamEnd {
 }
 
 export class StreamCutError extends Error {
-  constructor() {
+  /** `empty`: not one event came (the body was not SSE at all). */
+  constructor(readonly empty = false) {
     super('upstream stream ended before it was complete');
     this.name = 'StreamCutError';
   }
@@ -26,7 +27,8 @@ export class StreamCutError extends Error {
 
 /**
  * What one event means: `done` — the stream is complete; `error` — the upstream reported an
- * error in the stream, in the client's own format, so it is passed on and ends the stream;
+ * error in the stream: it ends the stream, and the client gets `errorEvent(error)` in its place
+ * (the upstream's words may carry a credential; the GatewayError's are redacted);
  * `drop` — leave it out of the reply (only with `mayDrop`).
  */
 export type EventVerdict = 'done' | 'drop' | { error: unknown } | undefined;
@@ -97,9 +99,10 @@ export function passthroughStream(
   let ended = false;
   let cancelled = false;
   let held: Uint8Array = new Uint8Array(0);
-  /** With `mayDrop`: the events kept from the current read, and whether it dropped one. */
+  /** The events to send from the current read, and whether it dropped one (with `mayDrop`). */
   let kept: SseEvent[] = [];
   let dropped = false;
+  let seen = false;
 
   const end = (result: StreamEnd): void | Promise<void> => {
     if (ended) return;
@@ -112,9 +115,7 @@ export function passthroughStream(
     controller: ReadableStreamDefaultController<Uint8Array>,
     rest: Uint8Array,
   ): Promise<void> => {
-    const outcome: StreamEnd =
-      last === 'done' ? { outcome: 'complete' } : { outcome: 'error', ...last };
-    const waiting = end(outcome);
+    const waiting = end({ outcome: 'complete' });
     if (waiting !== undefined) await waiting;
     if (cancelled) return;
     if (rest.byteLength > 0) controller.enqueue(rest);
@@ -123,12 +124,14 @@ export function passthroughStream(
 
   const parser = new SseParser((event) => {
     if (last !== undefined) return;
+    seen = true;
     if (options.meter) options.meter.events++;
     const verdict = options.inspect(event);
-    if (verdict === 'done' || typeof verdict === 'object') last = verdict;
-    if (!mayDrop) return;
-    if (verdict === 'drop') dropped = true;
-    else kept.push(event);
+    // The upstream's own error event is not passed on: Vidai's, in the client's shape, replaces it.
+    if (typeof verdict === 'object') last = verdict;
+    else if (verdict === 'done') last = verdict;
+    if (verdict === 'drop' && mayDrop) dropped = true;
+    else if (typeof verdict !== 'object') kept.push(event);
   });
 
   /**
@@ -149,10 +152,30 @@ export function passthroughStream(
     return encoder.encode(text);
   };
 
-  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: unknown) => {
-    controller.enqueue(encoder.encode(options.errorEvent(error)));
+  const fail = (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    error: unknown,
+    before = '',
+  ) => {
+    controller.enqueue(encoder.encode(before + options.errorEvent(error)));
     controller.close();
     end({ outcome: 'error', error });
+  };
+
+  /**
+   * The upstream reported an error: the events before it in this read go out re-framed (it is
+   * rare), then Vidai's error event, and the upstream call is let go.
+   */
+  const upstreamFailed = (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    error: unknown,
+  ) => {
+    let before = '';
+    for (const event of kept) before += formatSseEvent(event.data, event.event);
+    kept = [];
+    held = new Uint8Array(0);
+    void reader.cancel().catch(() => {});
+    fail(controller, error, before);
   };
 
   return new ReadableStream<Uint8Array>({
@@ -168,10 +191,12 @@ export function passthroughStream(
         }
         if (result.done) {
           parser.push(decoder.decode());
-          if (last === undefined) return fail(controller, new StreamCutError());
+          if (last === undefined) return fail(controller, new StreamCutError(!seen));
+          if (last !== 'done') return upstreamFailed(controller, last.error);
           return finish(controller, ready(new Uint8Array(0), true));
         }
         parser.push(decoder.decode(result.value, { stream: true }));
+        if (typeof last === 'object') return upstreamFailed(controller, last.error);
         if (last !== undefined) {
           // The last event is in: everything not yet sent goes out at once (after accounting),
           // and the upstream's end is read in the background so its connection goes back to

@@ -70,12 +70,25 @@ export class Deadline {
     });
   }
 
-  /** The error for a budget spent before anything reached the caller. */
-  timeoutError(): GatewayError {
+  /**
+   * The error for a budget spent: before anything reached the caller, or — given the provider
+   * whose reply had begun — while that reply was still streaming.
+   */
+  timeoutError(streamingFrom?: string): GatewayError {
     return new GatewayError(
       'upstream_timeout',
-      `No provider answered within the request's ${this.totalMs} ms timeout.`,
+      streamingFrom === undefined
+        ? `No provider answered within the request's ${this.totalMs} ms timeout.`
+        : `The request's ${this.totalMs} ms timeout passed while provider "${streamingFrom}" was still streaming its reply.`,
     );
+  }
+
+  /**
+   * A failure as what caused it: once the budget is spent, the abort it caused (which the
+   * transport can only report as "aborted", as for a caller that went away) is a timeout.
+   */
+  explain(error: unknown, streamingFrom?: string): unknown {
+    return this.expired ? this.timeoutError(streamingFrom) : error;
   }
 
   dispose(): void {

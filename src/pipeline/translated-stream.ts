@@ -2,7 +2,7 @@ import type { ChatChunk, ChatUsage } from '../providers/translators/hub';
 import type { StreamDecoder, StreamEncoder } from '../providers/translators/translator';
 import { SseParser } from '../sse/parser';
 import { usageFromOpenAI, type TokenUsage } from '../usage/usage';
-import type { StreamEnd } from './passthrough-stream';
+import { StreamCutError, type StreamEnd } from './passthrough-stream';
 
 /**
  * A reply stream translated from one wire format to another, one upstream event at a time:
@@ -33,6 +33,7 @@ export function translatedStream(
   let usage: ChatUsage | undefined;
   let ended = false;
   let cancelled = false;
+  let seen = false;
 
   const emit = (chunk: ChatChunk) => {
     if (chunk.usage) usage = chunk.usage;
@@ -41,6 +42,7 @@ export function translatedStream(
   };
   const parser = new SseParser((event) => {
     if (failure !== undefined) return;
+    seen = true;
     try {
       decoder.push(event, emit);
     } catch (error) {
@@ -80,6 +82,8 @@ export function translatedStream(
         parser.push(result.done ? text.decode() : text.decode(result.value, { stream: true }));
         if (failure !== undefined) return fail(controller, failure.error);
         if (result.done) {
+          // Not one event: the body was not SSE at all.
+          if (!seen) return fail(controller, new StreamCutError(true));
           try {
             decoder.end(emit);
           } catch (error) {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../errors/gateway-error';
+import { StreamCutError } from './passthrough-stream';
 import { TransportError, type UpstreamResponse } from './transport';
 import {
   asGatewayError,
@@ -266,6 +267,22 @@ describe('upstreamHttpError', () => {
     expect(upstreamStreamError('not json', 'x').code).toBe('upstream_error');
   });
 
+  it('says a server error in a stream was reported there, not "HTTP 500", and redacts it', () => {
+    for (const data of [
+      '{"error":{"message":"upstream exploded sk-proj-SECRET123456","type":"server_error"}}',
+      '{"type":"error","error":{"type":"api_error","message":"upstream exploded sk-proj-SECRET123456"}}',
+    ]) {
+      const err = upstreamStreamError(data, 'p');
+      expect(err).toMatchObject({ code: 'upstream_error', upstreamStatus: 500 });
+      expect(err.message).toBe(
+        'Provider "p" reported an error in the stream: upstream exploded [redacted]',
+      );
+    }
+    expect(upstreamStreamError('not json', 'p').message).toBe(
+      'Provider "p" reported an error in the stream.',
+    );
+  });
+
   it('maps 408 to upstream_timeout 504', async () => {
     const err = await upstreamHttpError(upstream(408, openaiError('timeout')), 'openai');
     expect(err.code).toBe('upstream_timeout');
@@ -289,7 +306,19 @@ describe('transportGatewayError', () => {
     expect(err.cause).toBe(cause);
   });
 
-  it('converts only TransportErrors in asGatewayError', () => {
+  it('converts cut streams to upstream_error, telling a body that was not SSE', () => {
+    expect(asGatewayError(new StreamCutError(), 'p')).toMatchObject({
+      code: 'upstream_error',
+      status: 502,
+      message: 'The stream from provider "p" ended before it was complete.',
+    });
+    expect(asGatewayError(new StreamCutError(true), 'p')).toMatchObject({
+      code: 'upstream_error',
+      message: 'Provider "p" sent a stream Vidai could not read.',
+    });
+  });
+
+  it('converts only upstream failures in asGatewayError', () => {
     const other = new Error('boom');
     expect(asGatewayError(other, 'p')).toBe(other);
     expect(asGatewayError(new TransportError('connect'), 'p')).toMatchObject({

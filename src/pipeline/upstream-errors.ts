@@ -1,5 +1,6 @@
 import { GatewayError } from '../errors/gateway-error';
 import { isObject } from '../util/json';
+import { StreamCutError } from './passthrough-stream';
 import { TransportError, type UpstreamResponse } from './transport';
 
 /**
@@ -162,16 +163,42 @@ const anthropicErrorStatus: Record<string, number> = {
  * (numeric `code`) or an OpenAI-compatible server.
  */
 export function upstreamStreamError(data: string, providerId: string): GatewayError {
-  let status = 500;
+  let status: number | undefined;
   try {
     const body: unknown = JSON.parse(data);
     const error = isObject(body) && isObject(body.error) ? body.error : {};
     if (typeof error.code === 'number') status = error.code;
-    else if (typeof error.type === 'string') status = anthropicErrorStatus[error.type] ?? 500;
+    else if (typeof error.type === 'string') status = anthropicErrorStatus[error.type];
   } catch {
     // not JSON: an upstream failure all the same
   }
-  return upstreamStatusError(status, upstreamMessage(data), providerId);
+  const detail = upstreamMessage(data);
+  if (status !== undefined && ((status >= 400 && status < 500) || status === 529)) {
+    return upstreamStatusError(status, detail, providerId);
+  }
+  // A server error, or none named: say what happened, not "HTTP 500" (retries treat it as one).
+  const said = detail === undefined ? '.' : `: ${redactSecrets(detail)}`;
+  return new GatewayError(
+    'upstream_error',
+    `Provider "${providerId}" reported an error in the stream${said}`,
+    { upstreamStatus: status ?? 500 },
+  );
+}
+
+/** A stream that ended before it was complete; with no event at all, a reply that was not SSE. */
+export function streamCutGatewayError(err: StreamCutError, providerId: string): GatewayError {
+  if (err.empty) {
+    return new GatewayError(
+      'upstream_error',
+      `Provider "${providerId}" sent a stream Vidai could not read.`,
+      { cause: err },
+    );
+  }
+  return new GatewayError(
+    'upstream_error',
+    `The stream from provider "${providerId}" ended before it was complete.`,
+    { cause: err },
+  );
 }
 
 export function transportGatewayError(err: TransportError, providerId: string): GatewayError {
@@ -197,10 +224,15 @@ export function transportGatewayError(err: TransportError, providerId: string): 
         cause,
       );
     case 'aborted':
+      // The attempt's signal aborted. Vidai's own deadline aborts it too; the pipeline tells
+      // that case apart (Deadline.explain) before anything is classified here.
       return new GatewayError('cancelled', 'The request was cancelled by the client.', cause);
   }
 }
 
+/** Upstream failures (transport errors, cut streams) as GatewayErrors; anything else as it is. */
 export function asGatewayError(err: unknown, providerId: string): unknown {
-  return err instanceof TransportError ? transportGatewayError(err, providerId) : err;
+  if (err instanceof TransportError) return transportGatewayError(err, providerId);
+  if (err instanceof StreamCutError) return streamCutGatewayError(err, providerId);
+  return err;
 }

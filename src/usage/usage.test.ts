@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { usageFromOpenAI, usageFromOpenAIBody, type TokenUsage } from './usage';
+import { anthropicUsage } from '../providers/translators/openai-to-anthropic';
+import { geminiUsage } from '../providers/translators/openai-to-gemini';
 
 /** What the fast path must agree with: the usage of the fully parsed body. */
 function slow(text: string): TokenUsage | undefined {
@@ -72,21 +74,33 @@ describe('usageFromOpenAI', () => {
     }
   });
 
-  it('counts negative, fractional and non-numeric values sensibly', () => {
+  it('rounds fractional counts down and takes absent details as 0', () => {
     expect(
       usageFromOpenAI({
-        prompt_tokens: -5,
+        prompt_tokens: 5,
         completion_tokens: 2.9,
-        prompt_tokens_details: { cached_tokens: '7' },
-        completion_tokens_details: null,
+        prompt_tokens_details: null,
+        completion_tokens_details: { reasoning_tokens: null },
       }),
     ).toEqual({
-      inputTokens: 0,
+      inputTokens: 5,
       outputTokens: 2,
       cachedInputTokens: 0,
       cacheWriteTokens: 0,
       reasoningTokens: 0,
     });
+  });
+
+  it.each([
+    { prompt_tokens: -5, completion_tokens: 'lots' },
+    { prompt_tokens: -5, completion_tokens: 2 },
+    { prompt_tokens: 5, completion_tokens: 'lots' },
+    { completion_tokens: 3 },
+    { prompt_tokens: 5, completion_tokens: Infinity },
+    { prompt_tokens: 5, prompt_tokens_details: { cached_tokens: '7' } },
+    { prompt_tokens: 5, completion_tokens_details: { reasoning_tokens: -1 } },
+  ])('takes usage that is not counts (%j) as no usage, to be estimated', (usage) => {
+    expect(usageFromOpenAI(usage)).toBeUndefined();
   });
 });
 
@@ -197,5 +211,33 @@ describe('usageFromOpenAIBody', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('Anthropic and Gemini usage', () => {
+  it('reads valid counts', () => {
+    expect(
+      anthropicUsage({ input_tokens: 3, output_tokens: 4, cache_read_input_tokens: 2 }),
+    ).toMatchObject({ prompt_tokens: 5, completion_tokens: 4 });
+    expect(geminiUsage({ promptTokenCount: 3 })).toMatchObject({
+      prompt_tokens: 3,
+      completion_tokens: 0,
+    });
+  });
+
+  it.each([
+    { input_tokens: -5, output_tokens: 'lots' },
+    { input_tokens: 5 },
+    { input_tokens: 5, output_tokens: 2, cache_read_input_tokens: -1 },
+  ])('takes Anthropic usage that is not counts (%j) as none', (usage) => {
+    expect(anthropicUsage(usage)).toBeUndefined();
+  });
+
+  it.each([
+    { promptTokenCount: -5, candidatesTokenCount: 'lots' },
+    { candidatesTokenCount: 2 },
+    { promptTokenCount: 5, thoughtsTokenCount: '3' },
+  ])('takes Gemini usage that is not counts (%j) as none', (usage) => {
+    expect(geminiUsage(usage)).toBeUndefined();
   });
 });

@@ -13,8 +13,29 @@ export interface TokenUsage {
   reasoningTokens: number;
 }
 
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
+/**
+ * Token counts as a provider reported them, or undefined if any is not a count (negative, not
+ * a number): usage that cannot be trusted is treated as missing, so the record is an estimate
+ * rather than free. `required` counts must be present; the others may be absent (or null): 0.
+ */
+export function readCounts<K extends string>(
+  source: Record<string, unknown>,
+  required: readonly K[],
+  optional: readonly K[] = [],
+): Record<K, number> | undefined {
+  const out = {} as Record<K, number>;
+  for (const name of required) {
+    const value = source[name];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return undefined;
+    out[name] = Math.floor(value);
+  }
+  for (const name of optional) {
+    const value = source[name];
+    if (value === undefined || value === null) out[name] = 0;
+    else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return undefined;
+    else out[name] = Math.floor(value);
+  }
+  return out;
 }
 
 /** From OpenAI's `usage` object (chat: prompt/completion tokens; embeddings: prompt tokens). */
@@ -24,12 +45,16 @@ export function usageFromOpenAI(usage: unknown): TokenUsage | undefined {
   const completion = isObject(usage.completion_tokens_details)
     ? usage.completion_tokens_details
     : {};
+  const top = readCounts(usage, ['prompt_tokens'], ['completion_tokens']);
+  const cache = readCounts(prompt, [], ['cached_tokens', 'cache_write_tokens']);
+  const reasoning = readCounts(completion, [], ['reasoning_tokens']);
+  if (top === undefined || cache === undefined || reasoning === undefined) return undefined;
   return {
-    inputTokens: count(usage.prompt_tokens),
-    outputTokens: count(usage.completion_tokens),
-    cachedInputTokens: count(prompt.cached_tokens),
-    cacheWriteTokens: count(prompt.cache_write_tokens),
-    reasoningTokens: count(completion.reasoning_tokens),
+    inputTokens: top.prompt_tokens,
+    outputTokens: top.completion_tokens,
+    cachedInputTokens: cache.cached_tokens,
+    cacheWriteTokens: cache.cache_write_tokens,
+    reasoningTokens: reasoning.reasoning_tokens,
   };
 }
 

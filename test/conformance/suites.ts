@@ -5,6 +5,7 @@ import { limitsSuite } from './limits';
 import { openaiSdkSuite } from './openai-sdk';
 import { openaiSdkTranslatedSuite } from './openai-sdk-translated';
 import { openaiSdkTranslatedErrorsSuite } from './openai-sdk-translated-errors';
+import { streamFailuresSuite } from './stream-failures';
 
 /** The data plane's behaviour, written once; test/conformance.test.ts and worker/test/conformance.test.ts run it. */
 export const suites: Record<string, Suite> = {
@@ -14,4 +15,5 @@ export const suites: Record<string, Suite> = {
   'Anthropic SDK': anthropicSdkSuite,
   errors: errorsSuite,
   limits: limitsSuite,
+  'stream failures': streamFailuresSuite,
 };

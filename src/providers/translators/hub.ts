@@ -81,11 +81,6 @@ export function randomId(prefix: string): string {
   return `${prefix}${crypto.randomUUID().replaceAll('-', '').slice(0, 24)}`;
 }
 
-/** A token count from a provider's usage field: a positive number, or 0. */
-export function tokenCount(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
-}
-
 export function hubUsage(
   input: number,
   output: number,

@@ -2,6 +2,7 @@ import type { RouteTarget } from '../../config/compile';
 import { StreamCutError } from '../../pipeline/openai-stream';
 import { unreadableReply, upstreamStreamError } from '../../pipeline/upstream-errors';
 import type { SseEvent } from '../../sse/parser';
+import { readCounts } from '../../usage/usage';
 import { isObject, type JsonObject } from '../../util/json';
 import {
   argumentsObject,
@@ -15,7 +16,6 @@ import {
   ChunkBuilder,
   hubCompletion,
   hubUsage,
-  tokenCount,
   type ChatCompletion,
   type ChatToolCall,
   type ChatUsage,
@@ -189,14 +189,15 @@ export function anthropicFinish(reason: unknown, jsonTool: boolean): FinishReaso
 /** Anthropic's usage: `input_tokens` excludes cache reads and writes; the hub's prompt tokens include them. */
 export function anthropicUsage(usage: unknown): ChatUsage | undefined {
   if (!isObject(usage)) return undefined;
-  const read = tokenCount(usage.cache_read_input_tokens);
-  const write = tokenCount(usage.cache_creation_input_tokens);
-  return hubUsage(
-    tokenCount(usage.input_tokens) + read + write,
-    tokenCount(usage.output_tokens),
-    read,
-    write,
+  const counts = readCounts(
+    usage,
+    ['input_tokens', 'output_tokens'],
+    ['cache_read_input_tokens', 'cache_creation_input_tokens'],
   );
+  if (counts === undefined) return undefined; // missing or not counts: the record estimates
+  const read = counts.cache_read_input_tokens;
+  const write = counts.cache_creation_input_tokens;
+  return hubUsage(counts.input_tokens + read + write, counts.output_tokens, read, write);
 }
 
 function completion(body: unknown, target: RouteTarget): ChatCompletion {

@@ -3,6 +3,7 @@ import { GatewayError } from '../../errors/gateway-error';
 import { StreamCutError } from '../../pipeline/openai-stream';
 import { unreadableReply, upstreamStreamError } from '../../pipeline/upstream-errors';
 import type { SseEvent } from '../../sse/parser';
+import { readCounts } from '../../usage/usage';
 import { isObject, type JsonObject } from '../../util/json';
 import {
   argumentsObject,
@@ -16,7 +17,6 @@ import {
   ChunkBuilder,
   hubCompletion,
   hubUsage,
-  tokenCount,
   randomId,
   type ChatCompletion,
   type ChatToolCall,
@@ -204,11 +204,23 @@ function finish(reason: unknown, calledTools: boolean): FinishReason {
 /** Gemini's usageMetadata: prompt tokens include cached ones; thinking tokens are output. */
 export function geminiUsage(usage: unknown): ChatUsage | undefined {
   if (!isObject(usage)) return undefined;
-  const thoughts = tokenCount(usage.thoughtsTokenCount);
+  // candidatesTokenCount is left out when nothing was generated.
+  const counts = readCounts(
+    usage,
+    ['promptTokenCount'],
+    [
+      'candidatesTokenCount',
+      'thoughtsTokenCount',
+      'toolUsePromptTokenCount',
+      'cachedContentTokenCount',
+    ],
+  );
+  if (counts === undefined) return undefined; // missing or not counts: the record estimates
+  const thoughts = counts.thoughtsTokenCount;
   return hubUsage(
-    tokenCount(usage.promptTokenCount) + tokenCount(usage.toolUsePromptTokenCount),
-    tokenCount(usage.candidatesTokenCount) + thoughts,
-    tokenCount(usage.cachedContentTokenCount),
+    counts.promptTokenCount + counts.toolUsePromptTokenCount,
+    counts.candidatesTokenCount + thoughts,
+    counts.cachedContentTokenCount,
     0,
     thoughts,
   );
