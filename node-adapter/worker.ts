@@ -9,6 +9,7 @@ import { Limiter } from '../src/policy/limiter';
 import { PolicyStore } from '../src/policy/policy-store';
 import { loadConfig } from './config-file';
 import { readAdminKey } from './admin-key';
+import { Cancel } from '../src/pipeline/cancel';
 import { callerSignal } from './caller-signal';
 import { createLogger } from './log';
 import type { PrimaryMessage } from './messages';
@@ -27,6 +28,8 @@ export interface RunningGateway {
 
 /** How often each process checks the policy version: well inside the 1 s revocation bound. */
 const POLICY_POLL_MS = 250;
+/** After the drain time, how long replies get to end with their error event before sockets close. */
+const SHUTDOWN_GRACE_MS = 1_000;
 /** How often spent and expired leases go back to the primary, for other workers to use. */
 const LEASE_SWEEP_MS = 250;
 
@@ -54,6 +57,7 @@ export async function startGateway(
   );
   primary.onRecall = (counter) => limiter.recall(counter);
   limiter.startSweeping(LEASE_SWEEP_MS);
+  const shutdown = new Cancel();
   const app = createApp({
     config,
     db: sqlite.db,
@@ -65,6 +69,7 @@ export async function startGateway(
       adminKey === undefined ? undefined : createHash('sha256').update(adminKey).digest('hex'),
     log,
     callerSignal,
+    shutdown,
   });
 
   const server = await new Promise<Server>((resolve, reject) => {
@@ -79,9 +84,16 @@ export async function startGateway(
   let draining: Promise<void> | undefined;
   const drain = () =>
     (draining ??= new Promise<void>((resolve) => {
-      const force = setTimeout(() => server.closeAllConnections(), settings.drainMs);
+      // When the drain time runs out, replies still in flight are ended (a stream with an error
+      // event saying why); connections that still hang on after a grace period are closed.
+      let cut: ReturnType<typeof setTimeout> | undefined;
+      const force = setTimeout(() => {
+        shutdown.abort();
+        cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      }, settings.drainMs);
       server.close(() => {
         clearTimeout(force);
+        clearTimeout(cut);
         policy.stopPolling();
         limiter.stopSweeping();
         limiter.sweep();

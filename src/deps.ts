@@ -39,6 +39,12 @@ export interface GatewayDeps {
    * AbortController for every Request whose signal is read.
    */
   callerSignal?(c: Context<GatewayEnv>): CancelSignal | undefined;
+  /**
+   * Aborts when this process must end the replies still in flight (on Node: SIGTERM's drain
+   * time ran out). They end as the deadline ends them — a stream with an error event saying
+   * so, instead of a connection cut without a word.
+   */
+  shutdown?: CancelSignal;
 }
 
 /** What the app's handlers see: the runtime's deps plus state the app keeps per process. */

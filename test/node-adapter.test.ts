@@ -159,6 +159,47 @@ describe('SIGTERM', () => {
     expect(await exit).toBe(0);
   });
 
+  it('ends a stream still running when the drain time runs out with an error event, and records why', async () => {
+    const gateway = await startGateway({
+      config: openaiUpstreamConfig(upstream.url),
+      workers: 1,
+      env: { TEST_UPSTREAM_KEY: 'k', VIDAI_DRAIN_MS: '300' },
+    });
+    const { key } = await gateway.createKey({ name: 'cut', models: ['*'] });
+    upstream.script({ stallAfterBytes: 600 }); // a few events, then silence: it outlives the drain
+    const res = await fetch(`${gateway.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${key}`,
+        'content-type': 'application/json',
+        'x-request-id': 'cut-by-drain',
+      },
+      body: JSON.stringify({
+        model: 'gpt-test',
+        stream: true,
+        messages: [{ role: 'user', content: 'long' }],
+      }),
+    });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let body = decoder.decode((await reader.read()).value);
+    // The record is read once the gateway has exited, before its directory goes.
+    const exit = gateway.stop('SIGTERM', () =>
+      gateway.usageRows(1, "request_id = 'cut-by-drain' and error_code = 'shutting_down'"),
+    );
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      body += decoder.decode(value, { stream: true });
+    }
+    const events = body.split('\n\n').filter((event) => event.startsWith('data: '));
+    expect(events.at(-1)).toMatch(/^data: \{"error"/);
+    const { error } = JSON.parse(events.at(-1)!.slice(6)) as { error: { code: string } };
+    expect(error.code).toBe('shutting_down');
+    expect(body).not.toContain('[DONE]');
+    expect(await exit).toBe(0);
+  });
+
   it('still exits 0 when it comes while a crashed worker is being replaced', async () => {
     for (const delayMs of [20, 300]) {
       const gateway = await startGateway({

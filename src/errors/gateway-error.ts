@@ -72,6 +72,8 @@ export const errorCodes = {
     anthropic: 'authentication_error',
   },
   internal_error: { status: 500, openai: 'server_error', anthropic: 'api_error' },
+  /** The process stopped serving before this reply was done (its drain time ran out). */
+  shutting_down: { status: 503, openai: 'server_error', anthropic: 'api_error' },
   /** The caller went away before the reply was done (nginx's 499); seen in records, not by the caller. */
   cancelled: { status: 499, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
 } as const satisfies Record<string, { status: number; openai: string; anthropic: string }>;

@@ -63,7 +63,14 @@ export function inference(deps: AppDeps, inbound: InboundSpec) {
           meter: account.meter,
           streamErrorEvent: inbound.streamErrorEvent,
         },
-        { transport: deps.transport, health: deps.health, totalMs, log: deps.log, requestId },
+        {
+          transport: deps.transport,
+          health: deps.health,
+          totalMs,
+          shutdown: deps.shutdown,
+          log: deps.log,
+          requestId,
+        },
       );
       // A reply that ended already (not streamed) waits until its record is safe, as the last
       // bytes of a stream do (onEnd); usually it already is.

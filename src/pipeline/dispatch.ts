@@ -8,6 +8,7 @@ import { openaiToGemini } from '../providers/translators/openai-to-gemini';
 import { forwardAnthropic } from './forward-anthropic';
 import { forwardTranslated } from './forward-translated';
 import type { InboundFormat } from '../errors/render';
+import type { CancelSignal } from './cancel';
 import type { WireFormat } from '../providers/catalog';
 import { createMockOpenAI } from '../providers/mock/mock-openai';
 import { Attempt, awaitFirstChunk } from './attempt';
@@ -60,6 +61,8 @@ export interface DispatchContext {
   health: HealthRegistry;
   /** This request's total time budget: the alias's, or the caller's override. */
   totalMs: number;
+  /** Aborts every request in flight: the process is going away (GatewayDeps.shutdown). */
+  shutdown?: CancelSignal | undefined;
   /** Uniform in [0, 1): target choice and backoff jitter. */
   random?: () => number;
   /** Failed attempts and ejections are logged here, tagged with the request id. */
@@ -88,7 +91,7 @@ export async function dispatch(
   plan: ForwardPlan,
   ctx: DispatchContext,
 ): Promise<Dispatched> {
-  const deadline = new Deadline(ctx.totalMs, plan.signal);
+  const deadline = new Deadline(ctx.totalMs, plan.signal, ctx.shutdown);
   const random = ctx.random ?? Math.random;
   const policy = route.retry;
   let attempts = 0;
@@ -202,8 +205,10 @@ function finalError(
   deadline: Deadline,
   last: { error: unknown; target: RouteTarget } | undefined,
 ): unknown {
+  if (last !== undefined) {
+    return asGatewayError(deadline.explain(last.error), last.target.provider.id);
+  }
   if (deadline.expired) return deadline.timeoutError();
-  if (last !== undefined) return asGatewayError(last.error, last.target.provider.id);
   if (deadline.callerGone) return new TransportError('aborted');
   const reopen = Math.min(
     ...route.usable.map((target) => health.get(target).breaker.retryAt() || Infinity),

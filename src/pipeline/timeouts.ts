@@ -34,10 +34,12 @@ export class Deadline {
   readonly signal = new Cancel();
   private readonly timer: ReturnType<typeof setTimeout>;
   private readonly unfollow: () => void;
+  private readonly unfollowShutdown: () => void;
 
   constructor(
     readonly totalMs: number,
     private readonly caller: CancelSignal | undefined,
+    private readonly shutdown?: CancelSignal,
     private readonly now: () => number = Date.now,
   ) {
     this.at = now() + totalMs;
@@ -46,6 +48,7 @@ export class Deadline {
       this.signal.abort();
     }, totalMs);
     this.unfollow = this.signal.follow(caller);
+    this.unfollowShutdown = this.signal.follow(shutdown);
   }
 
   get callerGone(): boolean {
@@ -88,11 +91,19 @@ export class Deadline {
    * transport can only report as "aborted", as for a caller that went away) is a timeout.
    */
   explain(error: unknown, streamingFrom?: string): unknown {
-    return this.expired ? this.timeoutError(streamingFrom) : error;
+    if (this.expired) return this.timeoutError(streamingFrom);
+    if (this.shutdown?.aborted === true && !this.callerGone) {
+      return new GatewayError(
+        'shutting_down',
+        'The gateway is shutting down and could not finish this reply in time; retry the request.',
+      );
+    }
+    return error;
   }
 
   dispose(): void {
     clearTimeout(this.timer);
     this.unfollow();
+    this.unfollowShutdown();
   }
 }
