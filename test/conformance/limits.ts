@@ -215,7 +215,7 @@ export function limitsSuite(h: Harness): void {
       const team = (await (
         await h.admin('/teams', { method: 'POST', body: JSON.stringify({ name: 'gone' }) })
       ).json()) as { id: string };
-      const { key } = await h.createKey({ name: 'member', models: ['*'], team_id: team.id });
+      const { id, key } = await h.createKey({ name: 'member', models: ['*'], team_id: team.id });
       const ok = await Promise.all(Array.from({ length: 8 }, () => chat(key)));
       expect(ok.map((r) => r.status)).toEqual(Array(8).fill(200));
       await Promise.all(ok.map((r) => r.text()));
@@ -228,6 +228,9 @@ export function limitsSuite(h: Harness): void {
         if (statuses.every((s) => s === 401)) break;
         expect(Date.now() - deletedAt).toBeLessThan(1000);
       }
+      // The key's own record says it is refused (the team's deletion revoked it).
+      const view = (await (await h.admin(`/keys/${id}`)).json()) as { revoked_at: string | null };
+      expect(view.revoked_at).not.toBeNull();
     });
   });
 }
