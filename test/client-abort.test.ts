@@ -73,7 +73,7 @@ describe('a caller that goes away', () => {
     const sent = await upstreamRequest(index);
     controller.abort();
     await sent.closed;
-    await gateway.usageRows(1, "streamed = 1 and error_code = 'cancelled'");
+    await gateway.usageRows(1, "streamed = 1 and status = 499 and error_code = 'cancelled'");
   });
 });
 

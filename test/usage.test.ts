@@ -184,7 +184,12 @@ describe('usage records', () => {
     while (!seen.includes('"b"')) seen += new TextDecoder().decode((await reader.read()).value);
     abort.abort();
     const row = await rowFor('abandoned-1');
-    expect(row).toMatchObject({ usage_estimated: 1, error_code: 'cancelled', streamed: 1 });
+    expect(row).toMatchObject({
+      usage_estimated: 1,
+      error_code: 'cancelled',
+      status: 499,
+      streamed: 1,
+    });
     // The prompt as estimated (a few tokens), and about a token per event that came through —
     // not the 4,096 tokens reserved for a reply with no max_tokens.
     expect(row.input_tokens).toBeLessThan(50);

@@ -79,14 +79,19 @@ export class CallAccount {
     const target = this.target!;
     const end = this.end!;
     let errorCode: string | null = null;
-    if (end.outcome === 'cancelled') errorCode = 'cancelled';
-    else if (end.outcome === 'error') {
+    // The status the reply had, except that a caller who left mid-reply is 499, as before it
+    // began (nginx's convention): a record of a request nobody got the end of says so.
+    let status = 200;
+    if (end.outcome === 'cancelled') {
+      errorCode = 'cancelled';
+      status = 499;
+    } else if (end.outcome === 'error') {
       errorCode = streamFailure(end.error, target.provider.id).code;
       this.deps.log.warn('stream_failed', { request_id: this.requestId, code: errorCode });
     }
     if (this.usage !== undefined) {
       const cost = target.price === undefined ? 0 : costOf(this.usage, target.price);
-      this.finish(this.usage, cost, false, 200, errorCode);
+      this.finish(this.usage, cost, false, status, errorCode);
     } else {
       // The upstream said nothing of its usage (a stream cut short, or a server that does not
       // report it): the record says it is an estimate — the prompt as estimated before the
@@ -94,7 +99,7 @@ export class CallAccount {
       // charged what was reserved for it).
       const usage = this.estimatedUsage();
       const cost = target.price === undefined ? this.estimate.cost : costOf(usage, target.price);
-      this.finish(usage, cost, true, 200, errorCode);
+      this.finish(usage, cost, true, status, errorCode);
     }
     return this.deps.usage.settled();
   }
