@@ -6,7 +6,7 @@ import { isObject, type JsonObject } from '../util/json';
 import { passthroughStream } from './passthrough-stream';
 import type { ForwardPlan, ForwardResult } from './plan';
 import type { Transport } from './transport';
-import { upstreamStreamError } from './upstream-errors';
+import { MAYBE_ERROR, reportedUpstreamError, upstreamStreamError } from './upstream-errors';
 import { send } from './forward-translated';
 
 const paths = { chat: '/messages', count_tokens: '/messages/count_tokens' } as const;
@@ -49,6 +49,8 @@ export async function forwardAnthropic(
     plan.onEnd({ outcome: 'complete' });
     return { firstByteAt, response: new Response(bytes, { status: response.status, headers }) };
   }
+  /** Whether the final usage (`message_delta`) came: without it the record is an estimate. */
+  let finalUsage = false;
   const stream = passthroughStream(response.stream(), {
     meter: plan.meter,
     mayDrop: false,
@@ -56,6 +58,12 @@ export async function forwardAnthropic(
       if (event.event === 'message_stop') return 'done';
       if (event.event === 'error')
         return { error: upstreamStreamError(event.data, target.provider.id) };
+      // An error sent without its `event:` line (only data that may hold one is parsed).
+      if (MAYBE_ERROR.test(event.data)) {
+        const error = reportedUpstreamError(event.data, target.provider.id, 'in the stream');
+        if (error !== undefined) return { error };
+      }
+      if (event.event === 'message_delta') finalUsage = true;
       if (event.event === 'message_start' || event.event === 'message_delta') {
         try {
           const data: unknown = JSON.parse(event.data);
@@ -67,7 +75,9 @@ export async function forwardAnthropic(
       return undefined;
     },
     onEnd(end) {
-      plan.onUsage(usageFromOpenAI(anthropicUsage(usage)));
+      // message_start's output_tokens is a placeholder: a stream cut before message_delta
+      // reported no real usage, so accounting estimates it (one token per event carried).
+      plan.onUsage(finalUsage ? usageFromOpenAI(anthropicUsage(usage)) : undefined);
       return plan.onEnd(end);
     },
     errorEvent: (error) => plan.streamErrorEvent(error, target.provider.id),

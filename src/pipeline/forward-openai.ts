@@ -5,7 +5,7 @@ import { usageFromOpenAIBody } from '../usage/usage';
 import { isObject, type JsonObject } from '../util/json';
 import { openaiStream, type StreamEnd } from './openai-stream';
 import type { Transport } from './transport';
-import { upstreamHttpError, upstreamStreamError } from './upstream-errors';
+import { reportedUpstreamError, upstreamHttpError, upstreamStreamError } from './upstream-errors';
 import type { ForwardPlan, ForwardResult } from './plan';
 
 const paths = { chat: '/chat/completions', embeddings: '/embeddings' } as const;
@@ -55,7 +55,15 @@ export async function forwardOpenAI(
   const firstByteAt = Date.now();
   if (!plan.stream) {
     const bytes = await response.bytes();
-    plan.onUsage(usageFromOpenAIBody(utf8.decode(bytes)));
+    const text = utf8.decode(bytes);
+    const usage = usageFromOpenAIBody(text);
+    // A reply with usage is a completion; only one without is checked for an error object
+    // some servers send with a 200 (thrown: retried, recorded as an error, never passed on).
+    if (usage === undefined) {
+      const error = reportedUpstreamError(text, target.provider.id, 'in its reply');
+      if (error !== undefined) throw error;
+    }
+    plan.onUsage(usage);
     plan.onEnd({ outcome: 'complete' });
     return {
       firstByteAt,
@@ -71,7 +79,10 @@ export async function forwardOpenAI(
     onUsage: plan.onUsage,
     onEnd: (end: StreamEnd) => plan.onEnd(end),
     errorEvent: (error) => plan.streamErrorEvent(error, target.provider.id),
-    upstreamError: (data) => upstreamStreamError(data, target.provider.id),
+    upstreamError: (data, named) =>
+      named
+        ? upstreamStreamError(data, target.provider.id)
+        : reportedUpstreamError(data, target.provider.id, 'in the stream'),
   });
   return { firstByteAt, response: new Response(stream, { status: 200, headers: sseHeaders }) };
 }

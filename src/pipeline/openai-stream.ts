@@ -1,5 +1,6 @@
 import { usageFromOpenAI, type TokenUsage } from '../usage/usage';
 import { passthroughStream, type StreamEnd } from './passthrough-stream';
+import { MAYBE_ERROR } from './upstream-errors';
 
 export { StreamCutError, type StreamEnd } from './passthrough-stream';
 
@@ -19,12 +20,15 @@ export interface OpenAIStreamOptions {
   onEnd(end: StreamEnd): void | Promise<void>;
   /** A failure (read error or cut) rendered as one SSE event the client's SDK will raise. */
   errorEvent(error: unknown): string;
-  /** The upstream's own error event (`data: {"error": …}`) as the error the client is sent instead. */
-  upstreamError(data: string): unknown;
+  /**
+   * The upstream's own error event as the error the client is sent instead; undefined if the
+   * data is no error after all. Asked only for an `event: error` (`named`) or for data that
+   * may hold an error object (MAYBE_ERROR), so ordinary chunks are never parsed for it.
+   */
+  upstreamError(data: string, named: boolean): unknown;
 }
 
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
-const ERROR_EVENT = /^\s*\{\s*"error"\s*:/;
 
 export function openaiStream(
   source: ReadableStream<Uint8Array>,
@@ -39,7 +43,11 @@ export function openaiStream(
     inspect(event) {
       if (event.data === '[DONE]') return 'done';
       // An error the upstream reports mid-stream ends it; the client gets it redacted, in OpenAI's shape.
-      if (ERROR_EVENT.test(event.data)) return { error: options.upstreamError(event.data) };
+      const named = event.event === 'error';
+      if (named || MAYBE_ERROR.test(event.data)) {
+        const error = options.upstreamError(event.data, named);
+        if (error !== undefined) return { error };
+      }
       if (!USAGE_OBJECT.test(event.data)) return undefined;
       try {
         const chunk = JSON.parse(event.data) as { usage?: unknown; choices?: unknown };

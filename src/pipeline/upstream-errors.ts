@@ -158,21 +158,34 @@ const anthropicErrorStatus: Record<string, number> = {
 };
 
 /**
- * An error reported inside a stream that had begun: Anthropic's `error` event
- * (`{"type":"error","error":{"type","message"}}`), or an `{"error":{…}}` object from Gemini
- * (numeric `code`) or an OpenAI-compatible server.
+ * The error object inside an upstream error body: `{"error":{…}}` (OpenAI, Gemini, OpenRouter,
+ * Anthropic's `{"type":"error","error":{…}}`), or vLLM's flat `{"object":"error",…}`; undefined
+ * for a body that is not an error.
  */
-export function upstreamStreamError(data: string, providerId: string): GatewayError {
-  let status: number | undefined;
-  try {
-    const body: unknown = JSON.parse(data);
-    const error = isObject(body) && isObject(body.error) ? body.error : {};
-    if (typeof error.code === 'number') status = error.code;
-    else if (typeof error.type === 'string') status = anthropicErrorStatus[error.type];
-  } catch {
-    // not JSON: an upstream failure all the same
-  }
-  const detail = upstreamMessage(data);
+function errorObject(body: unknown): Record<string, unknown> | undefined {
+  if (!isObject(body)) return undefined;
+  if (isObject(body.error)) return body.error;
+  if (body.object === 'error' || body.type === 'error') return body;
+  if (typeof body.error === 'string' && body.error.length > 0) return {};
+  return undefined;
+}
+
+/** The HTTP status an error object names: a numeric `code`, or an Anthropic error type. */
+function errorStatus(error: Record<string, unknown>): number | undefined {
+  if (typeof error.code === 'number' && error.code >= 400 && error.code <= 599) return error.code;
+  if (typeof error.type === 'string') return anthropicErrorStatus[error.type];
+  return undefined;
+}
+
+/** An error object an upstream sent where a reply should be, as the GatewayError callers see. */
+function reportedError(
+  error: Record<string, unknown> | undefined,
+  detail: string | undefined,
+  providerId: string,
+  where: string,
+  fallbackStatus: number,
+): GatewayError {
+  const status = error === undefined ? undefined : errorStatus(error);
   if (status !== undefined && ((status >= 400 && status < 500) || status === 529)) {
     return upstreamStatusError(status, detail, providerId);
   }
@@ -180,8 +193,59 @@ export function upstreamStreamError(data: string, providerId: string): GatewayEr
   const said = detail === undefined ? '.' : `: ${redactSecrets(detail)}`;
   return new GatewayError(
     'upstream_error',
-    `Provider "${providerId}" reported an error in the stream${said}`,
-    { upstreamStatus: status ?? 500 },
+    `Provider "${providerId}" reported an error ${where}${said}`,
+    {
+      upstreamStatus: status ?? fallbackStatus,
+    },
+  );
+}
+
+/**
+ * An error reported inside a stream that had begun: Anthropic's `error` event
+ * (`{"type":"error","error":{"type","message"}}`), an `{"error":{…}}` object from Gemini
+ * (numeric `code`) or an OpenAI-compatible server (OpenRouter's comes inside a chunk), or vLLM's
+ * `{"object":"error",…}`.
+ */
+export function upstreamStreamError(data: string, providerId: string): GatewayError {
+  let error: Record<string, unknown> | undefined;
+  try {
+    error = errorObject(JSON.parse(data));
+  } catch {
+    // not JSON: an upstream failure all the same
+  }
+  return reportedError(error, upstreamMessage(data), providerId, 'in the stream', 500);
+}
+
+/**
+ * Whether `data` may hold an error object: `"error"` as a key, or vLLM's `"object":"error"`.
+ * Inside a JSON string a quote is escaped, so ordinary content never matches; only the data
+ * that does is parsed.
+ */
+export const MAYBE_ERROR = /"error"\s*:|"object"\s*:\s*"error"|"type"\s*:\s*"error"/;
+
+/**
+ * The error a 2xx JSON body (or a stream event's data) reports instead of a reply, if it is
+ * one; undefined for anything else. Cheap for ordinary data: parsed only if MAYBE_ERROR matches.
+ */
+export function reportedUpstreamError(
+  text: string,
+  providerId: string,
+  where: 'in the stream' | 'in its reply',
+): GatewayError | undefined {
+  if (!MAYBE_ERROR.test(text)) return undefined;
+  let error: Record<string, unknown> | undefined;
+  try {
+    error = errorObject(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+  if (error === undefined) return undefined;
+  return reportedError(
+    error,
+    upstreamMessage(text),
+    providerId,
+    where,
+    where === 'in the stream' ? 500 : 502,
   );
 }
 

@@ -34,12 +34,13 @@ export function streamFailuresSuite(h: Harness): void {
     error_code: string | null;
     usage_estimated: number;
     input_tokens: number;
+    output_tokens: number;
     cost_usd: number;
   };
   async function record(id: string): Promise<Row> {
     await usageRows(h, 1, 'key_id = ?', id);
     const [row] = await h.query<Row>(
-      'select status, error_code, usage_estimated, input_tokens, cost_usd from usage_records where key_id = ?',
+      'select status, error_code, usage_estimated, input_tokens, output_tokens, cost_usd from usage_records where key_id = ?',
       id,
     );
     return row!;
@@ -193,6 +194,174 @@ export function streamFailuresSuite(h: Harness): void {
       expect(await record(viaChat.id)).toMatchObject({
         status: 200,
         error_code: 'upstream_error',
+      });
+    });
+  });
+
+  describe('other upstream error shapes in an OpenAI passthrough stream', () => {
+    const shapes = {
+      vllm: `data: {"object":"error","message":"boom ${SECRET}","type":"InternalServerError","param":null,"code":500}\n\n`,
+      openrouter: `data: {"id":"gen-1","object":"chat.completion.chunk","created":1,"model":"m","error":{"code":502,"message":"boom ${SECRET}"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}\n\n`,
+      named: `event: error\ndata: {"type":"error","error":{"type":"api_error","message":"boom ${SECRET}"}}\n\n`,
+    };
+
+    it('are each re-issued once, redacted, in OpenAI’s shape, and recorded as errors', async () => {
+      for (const [name, shape] of Object.entries(shapes)) {
+        h.upstreams.openai.script({
+          status: 200,
+          headers: sse,
+          body: [openaiChunk('a'), openaiChunk('b'), shape, openaiChunk('after')],
+          gapMs: 20,
+        });
+        const { id, res, text } = await call('/chat/completions', {
+          model: 'oa-model',
+          stream: true,
+        });
+        expect([name, res.status]).toEqual([name, 200]);
+        expect([name, text]).not.toEqual([name, expect.stringContaining('SECRET')]);
+        expect(text).not.toContain('boom sk-');
+        const all = events(text);
+        const errors = all.filter((e) => e.data.includes('"error"'));
+        expect([name, errors.length]).toEqual([name, 1]);
+        expect(all.at(-1)).toBe(errors[0]);
+        expect(errors[0]!.event).toBeUndefined();
+        const error = JSON.parse(errors[0]!.data) as unknown;
+        assertMatchesSpec('ErrorResponse', error);
+        expect(error).toMatchObject({
+          error: {
+            code: 'upstream_error',
+            message: expect.stringMatching(/reported an error in the stream: boom/),
+          },
+        });
+        expect(all.filter((e) => e.data.includes('chat.completion.chunk'))).toHaveLength(2);
+        expect([name, await record(id)]).toMatchObject([
+          name,
+          { status: 200, error_code: 'upstream_error', usage_estimated: 1 },
+        ]);
+      }
+    });
+
+    it('as the first event, fail the attempt, which is retried', async () => {
+      for (const [name, shape] of Object.entries(shapes)) {
+        h.upstreams.openai.script({ status: 200, headers: sse, body: [shape] });
+        const { res, text } = await call('/chat/completions', { model: 'gpt-test', stream: true });
+        expect([name, res.status, res.headers.get('x-vidai-attempts')]).toEqual([name, 200, '2']);
+        expect(text).toContain('[DONE]');
+        expect(text).not.toContain('SECRET');
+      }
+    });
+
+    it('a 400 from vLLM is told as the provider’s rejection, redacted', async () => {
+      h.upstreams.openai.script({
+        status: 200,
+        headers: sse,
+        body: [
+          openaiChunk('a'),
+          `data: {"object":"error","message":"bad ${SECRET}","type":"BadRequestError","param":null,"code":400}\n\n`,
+        ],
+        gapMs: 20,
+      });
+      const { id, text } = await call('/chat/completions', { model: 'oa-model', stream: true });
+      expect(text).not.toContain('SECRET');
+      const last = JSON.parse(events(text).at(-1)!.data) as { error: { code: string } };
+      expect(last.error.code).toBe('upstream_invalid_request');
+      expect(await record(id)).toMatchObject({ error_code: 'upstream_invalid_request' });
+    });
+  });
+
+  describe('an Anthropic passthrough stream', () => {
+    it('re-issues an error sent without its event line, redacted, once', async () => {
+      h.upstreams.anthropic.script({
+        status: 200,
+        headers: sse,
+        body: [
+          anthropicStart,
+          `data: {"type":"error","error":{"type":"api_error","message":"upstream exploded ${SECRET}"}}\n\n`,
+        ],
+        gapMs: 20,
+      });
+      const { id, text } = await call('/messages', { model: 'claude-test', stream: true });
+      expect(text).not.toContain('SECRET');
+      const all = events(text);
+      const errors = all.filter((e) => e.data.includes('"error"'));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.event).toBe('error');
+      expect(all.at(-1)).toBe(errors[0]);
+      expect(JSON.parse(errors[0]!.data)).toMatchObject({
+        type: 'error',
+        error: { type: 'api_error', message: expect.stringMatching(/upstream exploded/) },
+      });
+      expect(await record(id)).toMatchObject({ status: 200, error_code: 'upstream_error' });
+    });
+
+    it('is recorded as estimated when it ends without its final usage', async () => {
+      // With the events each carries (the error event is one), for the output estimate.
+      const cases: [Fault, number][] = [
+        [{ status: 200, headers: sse, body: [anthropicStart, anthropicErrorEvent], gapMs: 20 }, 4],
+        [{ status: 200, headers: sse, body: [anthropicStart], gapMs: 20 }, 3],
+      ];
+      for (const [fault, carried] of cases) {
+        h.upstreams.anthropic.script(fault);
+        const { id } = await call('/messages', { model: 'claude-test', stream: true });
+        const row = await record(id);
+        expect(row).toMatchObject({ status: 200, usage_estimated: 1 });
+        expect(row.error_code).not.toBeNull();
+        // One token per event carried, not message_start's placeholder 1.
+        expect(row.output_tokens).toBe(carried);
+      }
+      // A complete stream keeps the upstream's own counts.
+      const { id } = await call('/messages', { model: 'claude-test', stream: true });
+      expect(await record(id)).toMatchObject({ status: 200, error_code: null, usage_estimated: 0 });
+    });
+  });
+
+  describe('a 200 reply that is not streamed and is an error object', () => {
+    const bodies = {
+      openai: `{"error":{"message":"boom ${SECRET}","type":"server_error","param":null,"code":null}}`,
+      vllm: `{"object":"error","message":"boom ${SECRET}","type":"InternalServerError","param":null,"code":500}`,
+    };
+
+    it('is a redacted 502 upstream_error recorded as such, passthrough and translated', async () => {
+      for (const [name, body] of Object.entries(bodies)) {
+        for (const path of ['/chat/completions', '/messages'] as const) {
+          h.upstreams.openai.script({ status: 200, body });
+          const { id, res, text } = await call(path, { model: 'oa-model' });
+          expect([name, path, res.status]).toEqual([name, path, 502]);
+          expect(text).not.toContain('SECRET');
+          const error = JSON.parse(text) as unknown;
+          if (path === '/messages') {
+            expect(error).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+          } else {
+            assertMatchesSpec('ErrorResponse', error);
+            expect(error).toMatchObject({
+              error: { code: 'upstream_error', message: expect.stringMatching(/boom/) },
+            });
+          }
+          expect(await record(id)).toMatchObject({ status: 502, error_code: 'upstream_error' });
+        }
+      }
+    });
+
+    it('is retried, and a 4xx it names is told as the provider’s rejection', async () => {
+      h.upstreams.openai.script({ status: 200, body: bodies.openai });
+      const retried = await call('/chat/completions', { model: 'gpt-test' });
+      expect(retried.res.status).toBe(200);
+      expect(retried.res.headers.get('x-vidai-attempts')).toBe('2');
+      expect(retried.text).toContain('chat.completion');
+
+      h.upstreams.openai.script({
+        status: 200,
+        body: `{"object":"error","message":"bad ${SECRET}","type":"BadRequestError","param":null,"code":400}`,
+      });
+      const rejected = await call('/chat/completions', { model: 'oa-model' });
+      expect(rejected.res.status).toBe(400);
+      expect(rejected.text).not.toContain('SECRET');
+      expect(JSON.parse(rejected.text)).toMatchObject({
+        error: { code: 'upstream_invalid_request' },
+      });
+      expect(await record(rejected.id)).toMatchObject({
+        status: 400,
+        error_code: 'upstream_invalid_request',
       });
     });
   });

@@ -1,6 +1,10 @@
 import type { RouteTarget } from '../../config/compile';
 import { StreamCutError } from '../../pipeline/openai-stream';
-import { unreadableReply, upstreamStreamError } from '../../pipeline/upstream-errors';
+import {
+  reportedUpstreamError,
+  unreadableReply,
+  upstreamStreamError,
+} from '../../pipeline/upstream-errors';
 import { formatSseEvent } from '../../sse/serialize';
 import { isObject, type JsonObject } from '../../util/json';
 import type { ChatChunk, ChatCompletion } from './hub';
@@ -18,7 +22,11 @@ class OpenAIDecoder implements StreamDecoder {
 
   constructor(private readonly target: RouteTarget) {}
 
-  push(event: { data: string }, emit: (chunk: ChatChunk) => void): void {
+  push(
+    event: { event?: string | undefined; data: string },
+    emit: (chunk: ChatChunk) => void,
+  ): void {
+    if (event.event === 'error') throw upstreamStreamError(event.data, this.target.provider.id);
     if (event.data === '[DONE]') {
       this.complete = true;
       return;
@@ -30,7 +38,9 @@ class OpenAIDecoder implements StreamDecoder {
       throw unreadableReply(this.target.provider.id);
     }
     if (!isObject(chunk)) return;
-    if (chunk.error !== undefined) throw upstreamStreamError(event.data, this.target.provider.id);
+    // OpenAI's and OpenRouter's `error` object, or vLLM's `{"object":"error",…}`.
+    if (chunk.error !== undefined || chunk.object === 'error')
+      throw upstreamStreamError(event.data, this.target.provider.id);
     if (!Array.isArray(chunk.choices)) chunk.choices = [];
     emit(chunk as unknown as ChatChunk);
   }
@@ -56,7 +66,11 @@ export const openaiUpstream: UpstreamTranslator = {
     };
   },
   response(body, target) {
-    if (!isObject(body) || !Array.isArray(body.choices)) throw unreadableReply(target.provider.id);
+    if (!isObject(body) || !Array.isArray(body.choices)) {
+      // An error object sent with a 200 is the provider's failure, told redacted.
+      const id = target.provider.id;
+      throw reportedUpstreamError(JSON.stringify(body), id, 'in its reply') ?? unreadableReply(id);
+    }
     return body as unknown as ChatCompletion;
   },
   stream: (target) => new OpenAIDecoder(target),
