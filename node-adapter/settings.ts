@@ -55,15 +55,22 @@ export function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
     },
     strict: true,
   });
+  /** A setting's value and the name the user gave it by: the flag wins over the variable. */
+  const source = (flag: 'port' | 'workers', variable: string, fallback: string) =>
+    values[flag] !== undefined
+      ? { name: `--${flag}`, value: values[flag] }
+      : { name: variable, value: env[variable] ?? fallback };
+  const port = source('port', 'VIDAI_PORT', '8787');
+  const workers = source('workers', 'VIDAI_WORKERS', String(availableParallelism()));
   const dbPath = resolve(values.db ?? env.VIDAI_DB ?? './data/vidai.db');
   return {
     host: values.host ?? env.VIDAI_HOST ?? '127.0.0.1',
-    port: intSetting('VIDAI_PORT', values.port ?? env.VIDAI_PORT ?? '8787', 0, 65_535),
+    port: intSetting(port.name, port.value, 0, 65_535),
     dbPath,
     configPath: resolve(values.config ?? env.VIDAI_CONFIG ?? './vidai.config.yaml'),
     workers: intSetting(
-      'VIDAI_WORKERS',
-      values.workers ?? env.VIDAI_WORKERS ?? String(availableParallelism()),
+      workers.name,
+      workers.value,
       1,
       WORKERS_PER_CORE * availableParallelism(),
       ` (${WORKERS_PER_CORE} × the ${availableParallelism()} cores here)`,

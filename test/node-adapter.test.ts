@@ -10,10 +10,10 @@ import { startUpstream, type UpstreamServer } from './mocks/upstream-server';
 
 const mainJs = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
-function runWithConfig(config: string, env: Record<string, string> = {}) {
+function runWithConfig(config: string, env: Record<string, string> = {}, args: string[] = []) {
   const dir = mkdtempSync(join(tmpdir(), 'vidai-bad-'));
   writeFileSync(join(dir, 'c.yaml'), config);
-  return spawnSync(process.execPath, [mainJs], {
+  return spawnSync(process.execPath, [mainJs, ...args], {
     env: {
       PATH: process.env.PATH,
       VIDAI_CONFIG: join(dir, 'c.yaml'),
@@ -76,6 +76,21 @@ describe('start-up', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^vidai: [^\n]+\n$/);
     expect(result.stderr).toContain(message);
+  });
+
+  it.each([
+    [['--port', '99999'], {}, 'vidai: --port must be a whole number from 0 to 65535'],
+    [['--port', '99999'], { VIDAI_PORT: '1' }, 'vidai: --port must be'],
+    [['--workers', '0'], {}, 'vidai: --workers must be a whole number from 1 to'],
+    [['--workers', '0'], { VIDAI_WORKERS: '1' }, 'vidai: --workers must be'],
+  ])('names the flag the user gave (%o): %o', (args, env, message) => {
+    const good =
+      'providers:\n  - id: d\n    kind: mock\nmodels:\n  - name: demo\n    provider: d\n';
+    const result = runWithConfig(good, env, args);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^vidai: [^\n]+\n$/);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toContain('VIDAI_');
   });
 
   it('names the address when the port is taken', async () => {

@@ -301,6 +301,143 @@ describe('admin reads', () => {
     expect((await gateway.admin('/usage?group_by=nope')).status).toBe(400);
   });
 
+  it('pages through every model name a record can hold: "" and names up to 256 characters', async () => {
+    const from = new Date().toISOString();
+    const team: { id: string } = await json(
+      await gateway.admin('/teams', { method: 'POST', body: JSON.stringify({ name: 'names' }) }),
+    );
+    const { key } = await gateway.createKey({ name: 'names', models: ['*'], team_id: team.id });
+    const long = 'x'.repeat(256);
+    const post = (body: string) =>
+      fetch(`${gateway.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}` },
+        body,
+      });
+    // Refused before its model was read: recorded with model ''.
+    expect((await post('{"model":')).status).toBe(400);
+    const unknown = JSON.stringify({ model: long, messages: [{ role: 'user', content: 'x' }] });
+    expect((await post(unknown)).status).toBe(404);
+    const demo = JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: 'x' }] });
+    expect((await post(demo)).status).toBe(200);
+    await gateway.usageRows(3, 'team_id = ?', team.id);
+
+    type Page = { data: Array<{ model: string }>; has_more: boolean; next_after: string | null };
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 5; page++) {
+      const params = new URLSearchParams({ group_by: 'model', team_id: team.id, from, limit: '1' });
+      if (after !== null) params.set('after', after);
+      const res = await gateway.admin(`/usage?${params}`);
+      expect(res.status, await res.clone().text()).toBe(200);
+      const body: Page = await json(res);
+      seen.push(...body.data.map((row) => row.model));
+      if (!body.has_more) break;
+      after = body.next_after;
+    }
+    expect(seen).toEqual(['', 'demo', long]);
+    // The model filter takes the same names.
+    const only: Page = await json(
+      await gateway.admin(`/usage?group_by=model&team_id=${team.id}&from=${from}&model=${long}`),
+    );
+    expect(only.data.map((row) => row.model)).toEqual([long]);
+    const empty: Page = await json(
+      await gateway.admin(`/usage?group_by=model&team_id=${team.id}&from=${from}&model=`),
+    );
+    expect(empty.data.map((row) => row.model)).toEqual(['']);
+
+    // The CLI: --after '' is after the empty name.
+    const cli = await gateway.cli([
+      'usage',
+      '--group-by',
+      'model',
+      '--team',
+      team.id,
+      '--from',
+      from,
+      '--limit',
+      '1',
+      '--after',
+      '',
+    ]);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({
+      data: [{ model: 'demo' }],
+      has_more: true,
+      next_after: 'demo',
+    });
+    // Past every name a record can hold: refused.
+    const tooLong = await gateway.admin(`/usage?group_by=model&after=${'x'.repeat(257)}`);
+    expect(tooLong.status).toBe(400);
+  });
+
+  it('takes a calendar date as midnight UTC, for usage ranges and expiries', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const tomorrow = new Date(Date.parse(today) + 86_400_000).toISOString().slice(0, 10);
+    const res = await gateway.admin(`/usage?from=${today}&to=${tomorrow}`);
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(await json(res)).toMatchObject({
+      from: `${today}T00:00:00.000Z`,
+      to: `${tomorrow}T00:00:00.000Z`,
+    });
+    const cli = await gateway.cli(['usage', '--from', today, '--to', tomorrow]);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ from: `${today}T00:00:00.000Z` });
+    // Epoch milliseconds still work.
+    const epoch = await gateway.admin(`/usage?from=${Date.parse(today)}`);
+    expect(await json(epoch)).toMatchObject({ from: `${today}T00:00:00.000Z` });
+
+    // Keys and teams expire at a calendar date's midnight UTC too.
+    const key = await json<{ expires_at: string }>(
+      await gateway.admin('/keys', {
+        method: 'POST',
+        body: JSON.stringify({ name: 'dated', models: ['*'], expires_at: '2099-01-31' }),
+      }),
+    );
+    expect(key.expires_at).toBe('2099-01-31T00:00:00.000Z');
+    const team = await json<{ expires_at: string }>(
+      await gateway.admin('/teams', {
+        method: 'POST',
+        body: JSON.stringify({ name: 'dated', expires_at: '2099-01-31' }),
+      }),
+    );
+    expect(team.expires_at).toBe('2099-01-31T00:00:00.000Z');
+    for (const expires_at of ['2020-01-31', 9e15, '2099-02-30']) {
+      const bad = await gateway.admin('/keys', {
+        method: 'POST',
+        body: JSON.stringify({ name: 'x', models: ['*'], expires_at }),
+      });
+      expect(bad.status, String(expires_at)).toBe(400);
+    }
+  });
+
+  it('takes numbers in a query only as plain digits, and times only within Date’s range', async () => {
+    const refused: Array<[string, string]> = [
+      ['/usage?limit=1e3', 'limit'],
+      ['/usage?limit=%20100', 'limit'],
+      ['/usage?limit=100%20', 'limit'],
+      ['/usage?limit=0x10', 'limit'],
+      ['/usage?limit=', 'limit'],
+      ['/usage?limit=1001', 'limit'],
+      ['/usage?from=1e3', 'from'],
+      ['/usage?from=%201000', 'from'],
+      ['/usage?from=', 'from'],
+      ['/usage?from=-1', 'from'],
+      ['/usage?from=2026-02-30', 'from'],
+      ['/usage?to=2026-13-01', 'to'],
+      // Past Date's range: no time at all.
+      ['/usage?to=99999999999999999', 'to'],
+    ];
+    for (const [path, param] of refused) {
+      const bad = await gateway.admin(path);
+      expect(bad.status, path).toBe(400);
+      expect(((await bad.json()) as { error: { param: string } }).error.param, path).toBe(param);
+    }
+    const cliBad = await gateway.cli(['usage', '--limit', '1e3']);
+    expect(cliBad.code).toBe(1);
+    expect(cliBad.stderr).toContain('limit');
+  });
+
   it('refuses a malformed query parameter of any admin read with a 400 naming it', async () => {
     const cases: Array<[string, string]> = [
       ['/usage?after=%00junk', 'after'],

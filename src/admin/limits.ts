@@ -16,12 +16,40 @@ export const limitFields = {
   budget_period: z.enum(['day', 'month', 'lifetime']).nullish(),
 };
 
-/** When something stops working: an ISO 8601 time or epoch milliseconds, in the future. */
+/** Date's own range: a later epoch is no time (toISOString throws on it). */
+const MAX_EPOCH_MS = 8.64e15;
+
+const epochMs = z.number().int().nonnegative().max(MAX_EPOCH_MS);
+
+const TIME_FORMS =
+  'an ISO 8601 time (2026-01-31T00:00:00Z), a date (2026-01-31) or epoch milliseconds';
+
+/** An ISO 8601 time with an offset, or a calendar date (midnight UTC, as Date.parse reads it). */
+const isoTime = z
+  .union([z.iso.datetime({ offset: true }), z.iso.date()])
+  .transform((value) => Date.parse(value));
+
+/** A time in a query string: ISO 8601 or epoch milliseconds, written as plain digits. */
+export const queryTime = z.union(
+  [isoTime, z.string().regex(/^\d+$/).transform(Number).pipe(epochMs)],
+  {
+    error: TIME_FORMS,
+  },
+);
+
+/** A whole number in a query string, written as plain digits (not '1e3', ' 100' or ''). */
+export function queryInt(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\d+$/, `a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+}
+
+/** When something stops working: an ISO 8601 time, a date or epoch milliseconds, in the future. */
 export const expiresAtField = z
-  .union([z.iso.datetime({ offset: true }), z.number().int().positive()])
-  .refine((value) => (typeof value === 'number' ? value : Date.parse(value)) > Date.now(), {
-    message: 'must be in the future',
-  })
+  .union([isoTime, epochMs.positive()], { error: TIME_FORMS })
+  .refine((ms) => ms > Date.now(), { message: 'must be in the future' })
   .nullish();
 
 export function toEpochMs(value: string | number | null | undefined): number | null | undefined {

@@ -2,15 +2,9 @@ import { z } from 'zod';
 import type { GatewayDb } from '../db/database';
 import { usageSummary, type UsageGroup } from '../db/usage-repo';
 import { GatewayError } from '../errors/gateway-error';
+import { MAX_MODEL_NAME } from '../http/body';
 import { parseInput } from './keys';
-
-const time = z.union(
-  [
-    z.iso.datetime({ offset: true }).transform((value) => Date.parse(value)),
-    z.coerce.number().int().nonnegative(),
-  ],
-  { error: 'an ISO 8601 time (2026-01-31T00:00:00Z) or epoch milliseconds' },
-);
+import { queryInt, queryTime } from './limits';
 
 /** Ids as newId makes them: a malformed one is refused, not taken as a filter matching nothing. */
 const keyId = z.string().regex(/^key_[A-Za-z0-9_-]{1,64}$/, 'a key id (key_…)');
@@ -21,18 +15,20 @@ const afterOf: Record<UsageGroup, z.ZodType<string>> = {
   key: keyId,
   // '' is the group of keys in no team.
   team: z.union([z.literal(''), teamId]),
-  model: z.string().min(1).max(200),
+  // Any name a record can hold: '' (refused before its model was read) up to the POST routes' cap.
+  model: z.string().max(MAX_MODEL_NAME),
 };
 
 /** GET /admin/usage query: which grouping, the range [from, to), filters, and a page. */
 export const usageQueryInput = z.strictObject({
   group_by: z.enum(['key', 'team', 'model']).default('key'),
-  from: time.optional(),
-  to: time.optional(),
+  from: queryTime.optional(),
+  to: queryTime.optional(),
   key_id: keyId.optional(),
   team_id: teamId.optional(),
-  model: z.string().min(1).max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** '' (present but empty) is the records refused before their model was read. */
+  model: afterOf.model.optional(),
+  limit: queryInt(1, 1000).default(100),
   /** The `next_after` of the previous page. */
   after: z.string().optional(),
 });

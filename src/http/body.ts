@@ -149,10 +149,13 @@ export function requireString(json: JsonObject, field: string, maxLength = Infin
   if (typeof value !== 'string' || value.length === 0) {
     throw invalid(field, `'${field}' must be a non-empty string.`);
   }
-  if (value.length > maxLength) {
-    throw invalid(field, `'${field}' must be at most ${maxLength} characters long.`);
-  }
+  if (value.length > maxLength) throw tooLong(field, maxLength);
   return value;
+}
+
+/** The 400 for a string past its cap, wherever the string came from (body or path). */
+export function tooLong(field: string, maxLength: number): GatewayError {
+  return invalid(field, `'${field}' must be at most ${maxLength} characters long.`);
 }
 
 /**

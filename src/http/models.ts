@@ -3,6 +3,7 @@ import { routeUnavailable } from '../config/compile';
 import type { GatewayDeps, GatewayEnv } from '../deps';
 import { GatewayError } from '../errors/gateway-error';
 import { mayUseModel } from '../policy/snapshot';
+import { MAX_MODEL_NAME, tooLong } from './body';
 
 /** Config is fixed for the life of the process, so model objects carry one creation time. */
 const created = Math.floor(Date.now() / 1000);
@@ -26,6 +27,8 @@ export function listModels(deps: GatewayDeps) {
 export function getModel(deps: GatewayDeps) {
   return (c: Context<GatewayEnv>) => {
     const id = c.req.param('model') ?? '';
+    // Checked before the lookup: the id is echoed in the 404.
+    if (id.length > MAX_MODEL_NAME) throw tooLong('model', MAX_MODEL_NAME);
     const route = deps.config.routes.get(id);
     if (
       route === undefined ||

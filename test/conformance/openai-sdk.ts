@@ -218,6 +218,28 @@ export function openaiSdkSuite(h: Harness): void {
         status: 404,
       });
     });
+
+    it('refuses an over-long model id with a 400, as the POST routes do, not echoing it', async () => {
+      const long = 'm'.repeat(10_000);
+      const res = await h.fetch(`${h.baseURL}/models/${long}`, {
+        headers: { authorization: `Bearer ${h.key}` },
+      });
+      expect(res.status).toBe(400);
+      const text = await res.text();
+      expect(text).not.toContain(long.slice(0, 300));
+      expect(JSON.parse(text)).toMatchObject({
+        error: {
+          type: 'invalid_request_error',
+          param: 'model',
+          message: "'model' must be at most 256 characters long.",
+        },
+      });
+      // 256 is still a name: a 404 for one that is not configured.
+      const edge = await h.fetch(`${h.baseURL}/models/${'m'.repeat(256)}`, {
+        headers: { authorization: `Bearer ${h.key}` },
+      });
+      expect(edge.status).toBe(404);
+    });
   });
 
   describe('request ids', () => {
