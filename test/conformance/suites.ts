@@ -5,7 +5,8 @@ import { limitsSuite } from './limits';
 import { openaiSdkSuite } from './openai-sdk';
 import { openaiSdkTranslatedSuite } from './openai-sdk-translated';
 import { openaiSdkTranslatedErrorsSuite } from './openai-sdk-translated-errors';
-import { streamFailuresSuite } from './stream-failures';
+import { replyFailuresSuite } from './reply-failures';
+import { streamErrorEventsSuite } from './stream-error-events';
 
 /** The data plane's behaviour, written once; test/conformance.test.ts and worker/test/conformance.test.ts run it. */
 export const suites: Record<string, Suite> = {
@@ -15,5 +16,6 @@ export const suites: Record<string, Suite> = {
   'Anthropic SDK': anthropicSdkSuite,
   errors: errorsSuite,
   limits: limitsSuite,
-  'stream failures': streamFailuresSuite,
+  'stream error events': streamErrorEventsSuite,
+  'reply failures': replyFailuresSuite,
 };
