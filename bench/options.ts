@@ -26,6 +26,8 @@ export interface BenchOptions {
   loadgen: LoadGenerator | 'auto';
   pin: 'auto' | 'on' | 'off';
   profile: boolean;
+  /** Extra Node flags for the gateway's processes (the workers inherit the primary's). */
+  nodeArgs: string[];
   /** Measure floor.ts (node:http + undici, no policy) beside the gateway in the capacity lane. */
   floor: boolean;
   out: string;
@@ -60,6 +62,7 @@ export const usage = `usage: npm run bench -- [options]
   --loadgen wrk|autocannon  closed-loop client (default wrk when installed)
   --pin auto|on|off     pin gateway and client to separate cores with taskset (default auto)
   --profile             run the gateway's workers under node --cpu-prof and summarise the profile
+  --node-args "F …"     Node flags for the gateway's processes, e.g. "--max-semi-space-size=32"
   --no-floor            skip the floor (bench/floor.ts, node:http + undici) in the capacity lane
   --out DIR             where results go (default bench/results)
   --target URL          measure another OpenAI-compatible gateway (its base URL, e.g. http://127.0.0.1:4000/v1)
@@ -107,6 +110,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       loadgen: { type: 'string' },
       pin: { type: 'string' },
       profile: { type: 'boolean' },
+      'node-args': { type: 'string' },
       'no-floor': { type: 'boolean' },
       out: { type: 'string' },
       target: { type: 'string' },
@@ -153,6 +157,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     loadgen,
     pin,
     profile: values.profile ?? false,
+    nodeArgs: (values['node-args'] ?? '').split(/\s+/).filter((flag) => flag !== ''),
     floor: !(values['no-floor'] ?? false),
     out: values.out ?? 'bench/results',
     target: values.target?.replace(/\/+$/, ''),

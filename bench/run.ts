@@ -92,7 +92,10 @@ async function startSubject(
     upstreamUrl,
     workers: opts.workers,
     cpus: gatewayCpus,
-    nodeArgs: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+    nodeArgs: [
+      ...opts.nodeArgs,
+      ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
+    ],
   });
   return {
     endpoint: {
