@@ -1,29 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import type { SettledReservation } from '../src/policy/limiter';
-import type { UsageRecord } from '../src/usage/record';
+import { usageRecord } from '../test/fixtures/usage-record';
 import { packUsage, unpackUsage } from './usage-wire';
 
-const record: UsageRecord = {
-  requestId: 'req-1',
-  createdAt: 1_700_000_000_000,
+const record = usageRecord({
   keyId: 'key-1',
-  teamId: null,
   model: 'gpt-test',
   provider: 'up',
   servedModel: 'upstream-model',
   inputTokens: 12,
   outputTokens: 34,
   cachedInputTokens: 5,
-  cacheWriteTokens: 0,
   reasoningTokens: 7,
   costUsd: 0.000123,
-  usageEstimated: false,
-  status: 200,
   errorCode: 'cancelled',
   latencyMs: 56,
   ttfbMs: null,
   streamed: true,
-};
+});
 const reservations: SettledReservation[] = [
   {
     counter: 'key:key-1:tokens',

@@ -5,6 +5,7 @@ import { schema } from '../../src/db/schema';
 import type { Logger } from '../../src/deps';
 import type { Reconciliation } from '../../src/policy/counters';
 import type { UsageRecord } from '../../src/usage/record';
+import { usageRecord } from '../../test/fixtures/usage-record';
 import { usageWriter } from '../usage-writer';
 
 /** The Worker's usage writer on D1: batches, waitUntil, retries, and settling at once. */
@@ -48,27 +49,8 @@ function rig() {
   };
 }
 
-const record = (keyId: string, i: number): UsageRecord => ({
-  requestId: `${keyId}-${i}`,
-  createdAt: Date.now(),
-  keyId,
-  teamId: null,
-  model: 'demo',
-  provider: 'demo',
-  servedModel: 'demo-1',
-  inputTokens: 3,
-  outputTokens: 4,
-  cachedInputTokens: 0,
-  cacheWriteTokens: 0,
-  reasoningTokens: 0,
-  costUsd: 0,
-  usageEstimated: false,
-  status: 200,
-  errorCode: null,
-  latencyMs: 1,
-  ttfbMs: 1,
-  streamed: false,
-});
+const record = (keyId: string, i: number): UsageRecord =>
+  usageRecord({ requestId: `${keyId}-${i}`, createdAt: Date.now(), keyId });
 
 async function stored(keyId: string): Promise<number> {
   const row = await env.DB.prepare('select count(*) as n from usage_records where key_id = ?')
