@@ -62,7 +62,8 @@ export const usage = `usage: npm run bench -- [options]
   --loadgen wrk|autocannon  closed-loop client (default wrk when installed)
   --pin auto|on|off     pin gateway and client to separate cores with taskset (default auto)
   --profile             run the gateway's workers under node --cpu-prof and summarise the profile
-  --node-args "F …"     Node flags for the gateway's processes, e.g. "--max-semi-space-size=32"
+  --node-args=FLAGS     Node flags for the gateway's processes, space-separated, after an "=":
+                        --node-args="--max-semi-space-size=32 --trace-gc"
   --no-floor            skip the floor (bench/floor.ts, node:http + undici) in the capacity lane
   --out DIR             where results go (default bench/results)
   --target URL          measure another OpenAI-compatible gateway (its base URL, e.g. http://127.0.0.1:4000/v1)
