@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cancel } from '../src/pipeline/cancel';
 import { createMockOpenAI } from '../src/providers/mock/mock-openai';
-import { TransportError, type UpstreamRequest } from '../src/pipeline/transport';
+import { TransportError, type ChunkReader, type UpstreamRequest } from '../src/pipeline/transport';
 import { startUnacceptingServer, type UnacceptingServer } from '../test/mocks/unaccepting-server';
 import { startUpstream, type UpstreamServer } from '../test/mocks/upstream-server';
 import { undiciTransport } from './undici-transport';
@@ -77,8 +77,7 @@ async function failure(promise: Promise<unknown>): Promise<TransportError> {
   return err as TransportError;
 }
 
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.getReader();
+async function readAll(reader: ChunkReader): Promise<string> {
   const decoder = new TextDecoder();
   let text = '';
   for (let r = await reader.read(); !r.done; r = await reader.read())
@@ -118,7 +117,7 @@ describe('undiciTransport replies', () => {
   it('streams a body chunk by chunk to its end', async () => {
     const res = await call(`${upstream.url}/v1/chat/completions`, chat(true));
     expect(res.header('content-type')).toContain('text/event-stream');
-    const text = await readAll(res.stream());
+    const text = await readAll(res.reader());
     expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
   });
 
@@ -144,7 +143,7 @@ describe('undiciTransport failures', () => {
     const whole = await call(url, { ...chat(true), idleTimeoutMs: 200 });
     expect((await failure(whole.bytes())).failure).toBe('idle_timeout');
     const streamed = await call(url, { ...chat(true), idleTimeoutMs: 200 });
-    expect((await failure(readAll(streamed.stream()))).failure).toBe('idle_timeout');
+    expect((await failure(readAll(streamed.reader()))).failure).toBe('idle_timeout');
   });
 
   it('a connection reset before the reply or cut in the body: reset', async () => {
@@ -152,7 +151,7 @@ describe('undiciTransport failures', () => {
     expect((await failure(call(`${upstream.url}/v1/models`))).failure).toBe('reset');
     upstream.script({ cutAfterBytes: 600 });
     const res = await call(`${upstream.url}/v1/chat/completions`, chat(true));
-    expect((await failure(readAll(res.stream()))).failure).toBe('reset');
+    expect((await failure(readAll(res.reader()))).failure).toBe('reset');
   });
 
   it('an abort before the reply fails the call at once and closes the upstream request', async () => {
@@ -171,7 +170,7 @@ describe('undiciTransport failures', () => {
     upstream.script({ stallAfterBytes: 600 });
     const signal = new Cancel();
     const res = await call(`${upstream.url}/v1/chat/completions`, { ...chat(true), signal });
-    const reader = res.stream().getReader();
+    const reader = res.reader();
     expect((await reader.read()).done).toBe(false);
     signal.abort();
     expect((await failure(reader.read())).failure).toBe('aborted');
@@ -199,7 +198,7 @@ async function writerSettles(): Promise<void> {
 describe('undiciTransport back-pressure', () => {
   it('a stream read slowly holds the upstream back instead of buffering its whole body', async () => {
     const res = await call(`${firehose.url}/big`);
-    const reader = res.stream().getReader();
+    const reader = res.reader();
     expect((await reader.read()).done).toBe(false);
     // Not reading: the upstream fills the socket buffers (a few MB) and must wait there.
     await writerSettles();
@@ -212,8 +211,7 @@ describe('undiciTransport back-pressure', () => {
 
   it('cancelling a stream cuts the upstream call', async () => {
     const res = await call(`${firehose.url}/big`);
-    const stream = res.stream();
-    const reader = stream.getReader();
+    const reader = res.reader();
     await reader.read();
     await reader.cancel();
     await writerSettles();

@@ -2,9 +2,13 @@ import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../src/pipeline/cancel';
 import {
   TransportError,
+  type ChunkReader,
   type TransportFailure,
   type UpstreamResponse,
 } from '../src/pipeline/transport';
+
+type ChunkRead = ReadableStreamReadResult<Uint8Array>;
+const DONE: ChunkRead = { done: true, value: undefined };
 
 /** undici's error codes → what the pipeline needs to know. */
 export function toTransportError(err: unknown, otherwise: TransportFailure): TransportError {
@@ -43,7 +47,7 @@ type Headers = Record<string, string | string[] | undefined>;
  * One upstream call as undici's dispatch sees it. `head` settles with the status and headers
  * (or the failure before them). Body chunks that come before the pipeline asks for the body
  * (they can arrive with the headers) wait in `early`; then they go to the one sink: a buffer
- * for `bytes()`, a web stream for `stream()`, whose back-pressure pauses the upstream socket.
+ * for `bytes()`, or the reader of `reader()`, which pauses the upstream socket while it holds a chunk.
  * An abort of the caller's signal fails the call at once, whatever undici is doing.
  */
 export class UpstreamCall implements Dispatcher.DispatchHandler {
@@ -138,7 +142,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
         return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
       },
       bytes: () => this.bytes(),
-      stream: () => this.stream(),
+      reader: () => this.reader(),
       discard: () => {
         if (this.ended || this.failed !== undefined) return;
         this.failed = new TransportError('aborted');
@@ -170,37 +174,66 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     });
   }
 
-  /** The body as a web stream that holds one chunk: past it, the upstream socket is paused. */
-  private stream(): ReadableStream<Uint8Array> {
+  /**
+   * The body for one reader, holding at most what came while no read was waiting: from the
+   * first chunk held, the upstream socket is paused until a read takes it.
+   */
+  private reader(): ChunkReader {
+    const held: Uint8Array[] = [];
+    let ended = false;
+    let failed: TransportError | undefined;
+    let waiting:
+      { resolve(result: ChunkRead): void; reject(err: TransportError): void } | undefined;
     let paused = false;
-    return new ReadableStream<Uint8Array>(
-      {
-        start: (out) => {
-          this.attach({
-            data: (chunk) => {
-              out.enqueue(chunk);
-              if (!paused && (out.desiredSize ?? 0) <= 0) {
-                paused = true;
-                this.controller?.pause();
-              }
-            },
-            end: () => out.close(),
-            error: (err) => out.error(err),
-          });
-        },
-        pull: () => {
-          if (!paused) return;
-          paused = false;
-          this.controller?.resume();
-        },
-        cancel: () => {
-          if (this.ended || this.failed !== undefined) return;
+    const take = () => {
+      const read = waiting;
+      waiting = undefined;
+      return read;
+    };
+    this.attach({
+      data: (chunk) => {
+        const read = take();
+        if (read !== undefined) return read.resolve({ done: false, value: chunk });
+        held.push(chunk);
+        if (!paused) {
+          paused = true;
+          this.controller?.pause();
+        }
+      },
+      end: () => {
+        ended = true;
+        take()?.resolve(DONE);
+      },
+      error: (err) => {
+        failed = err;
+        take()?.reject(err);
+      },
+    });
+    return {
+      read: () => {
+        const chunk = held.shift();
+        if (chunk !== undefined) {
+          if (held.length === 0 && paused) {
+            paused = false;
+            this.controller?.resume();
+          }
+          return Promise.resolve({ done: false, value: chunk });
+        }
+        if (failed !== undefined) return Promise.reject(failed);
+        if (ended) return Promise.resolve(DONE);
+        return new Promise<ChunkRead>((resolve, reject) => (waiting = { resolve, reject }));
+      },
+      cancel: () => {
+        held.length = 0;
+        ended = true;
+        take()?.resolve(DONE);
+        if (!this.ended && this.failed === undefined) {
           this.failed = new TransportError('aborted');
           this.release();
           this.controller?.abort(this.failed);
-        },
+        }
+        return Promise.resolve();
       },
-      { highWaterMark: 1 },
-    );
+    };
   }
 }

@@ -105,63 +105,32 @@ export class Attempt {
 
 /**
  * Holds a streamed reply back until its first chunk is in: within `waitMs`, without an error
- * rendered in its place, and not empty. Then the reply is safe to commit to, and is returned
- * as a stream that gives that chunk first and the rest as it comes. Otherwise this throws the
- * attempt's failure, so the caller can try elsewhere while nothing has been sent.
+ * rendered in its place, and not empty. Then the reply is safe to commit to, and is returned as
+ * it is (the chunk waits in the stream's queue). Otherwise this throws the attempt's failure,
+ * so the caller can try elsewhere while nothing has been sent.
  */
 export async function awaitFirstChunk(
   result: ForwardResult,
   attempt: Attempt,
   waitMs: number,
 ): Promise<ForwardResult> {
-  const body = result.response.body;
-  if (body === null) return result;
-  const reader = body.getReader();
+  if (result.first === undefined) return result;
   let onLate = () => {};
   const late = new Promise<'late'>((resolve) => (onLate = () => resolve('late')));
   const timer = setTimeout(() => onLate(), Math.max(0, waitMs));
-  let first: ReadableStreamReadResult<Uint8Array> | 'late';
+  let first: boolean | 'late';
   try {
-    first = await Promise.race([reader.read(), late]);
+    first = await Promise.race([result.first, late]);
   } catch (err) {
     throw attempt.failure ?? err;
   } finally {
     clearTimeout(timer);
   }
   if (first === 'late') {
-    void reader.cancel().catch(() => {});
+    void result.response.body?.cancel().catch(() => {});
     throw new TransportError('first_byte_timeout');
   }
   if (attempt.failure !== undefined) throw attempt.failure;
-  if (first.done) throw new StreamCutError();
-  return {
-    firstByteAt: Date.now(),
-    response: new Response(replay(first.value, reader), {
-      status: result.response.status,
-      headers: result.response.headers,
-    }),
-  };
-}
-
-function replay(
-  first: Uint8Array,
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-): ReadableStream<Uint8Array> {
-  let pending: Uint8Array | undefined = first;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        if (pending !== undefined) {
-          controller.enqueue(pending);
-          pending = undefined;
-          return;
-        }
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      cancel: (reason) => reader.cancel(reason),
-    },
-    { highWaterMark: 0 },
-  );
+  if (!first) throw new StreamCutError();
+  return result;
 }

@@ -28,7 +28,7 @@ describe('fetchTransport over a handler that ignores aborts', () => {
 
   it('errors a silent body at the idle timeout', async () => {
     const transport = fetchTransport(async () => new Response(new ReadableStream({})));
-    const reader = (await transport(request)).stream().getReader();
+    const reader = (await transport(request)).reader();
     const pending = reader.read().catch((err: unknown) => err);
     await vi.advanceTimersByTimeAsync(500);
     const err = await pending;
@@ -39,7 +39,7 @@ describe('fetchTransport over a handler that ignores aborts', () => {
   it('errors the body when the caller aborts mid-stream', async () => {
     const caller = new AbortController();
     const transport = fetchTransport(async () => new Response(new ReadableStream({})));
-    const reader = (await transport({ ...request, signal: caller.signal })).stream().getReader();
+    const reader = (await transport({ ...request, signal: caller.signal })).reader();
     const pending = reader.read().catch((err: unknown) => err);
     caller.abort();
     expect(await pending).toMatchObject({ failure: 'aborted' });

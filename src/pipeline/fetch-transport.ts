@@ -1,4 +1,9 @@
-import { TransportError, type Transport, type TransportFailure } from './transport';
+import {
+  TransportError,
+  type ChunkReader,
+  type Transport,
+  type TransportFailure,
+} from './transport';
 
 /**
  * A Transport over a fetch function: the global fetch on Workers, or an in-process handler
@@ -44,24 +49,22 @@ export function fetchTransport(fetcher: (request: Request) => Promise<Response>)
     const fail = (err: unknown) => new TransportError(failure ?? 'reset', { cause: err });
     const done = () => req.signal?.removeEventListener('abort', onCallerAbort);
 
-    const stream = (): ReadableStream<Uint8Array> => {
-      const reader = response.body?.getReader();
-      return new ReadableStream<Uint8Array>({
-        async pull(out) {
-          if (!reader) {
+    const reader = (): ChunkReader => {
+      const body = response.body?.getReader();
+      return {
+        async read() {
+          if (!body) {
             done();
-            return out.close();
+            return { done: true, value: undefined };
           }
           const idle = setTimeout(() => abort('idle_timeout'), req.idleTimeoutMs);
           try {
-            const { done: ended, value } = await Promise.race([reader.read(), aborted]);
-            if (ended) {
-              done();
-              out.close();
-            } else out.enqueue(value);
+            const result = await Promise.race([body.read(), aborted]);
+            if (result.done) done();
+            return result;
           } catch (err) {
             done();
-            void reader.cancel().catch(() => {});
+            void body.cancel().catch(() => {});
             throw err instanceof TransportError ? err : fail(err);
           } finally {
             clearTimeout(idle);
@@ -70,20 +73,20 @@ export function fetchTransport(fetcher: (request: Request) => Promise<Response>)
         cancel(reason) {
           done();
           controller.abort();
-          return reader?.cancel(reason);
+          return body?.cancel(reason) ?? Promise.resolve();
         },
-      });
+      };
     };
 
     return {
       status: response.status,
       header: (name) => response.headers.get(name),
       async bytes() {
-        const reader = stream().getReader();
+        const body = reader();
         const chunks: Uint8Array[] = [];
         let size = 0;
         for (;;) {
-          const { done: ended, value } = await reader.read();
+          const { done: ended, value } = await body.read();
           if (ended) break;
           chunks.push(value);
           size += value.byteLength;
@@ -96,7 +99,7 @@ export function fetchTransport(fetcher: (request: Request) => Promise<Response>)
         }
         return all;
       },
-      stream,
+      reader,
       discard() {
         done();
         void response.body?.cancel().catch(() => {});

@@ -51,7 +51,7 @@ export async function forwardAnthropic(
   }
   /** Whether the final usage (`message_delta`) came: without it the record is an estimate. */
   let finalUsage = false;
-  const stream = passthroughStream(response.stream(), {
+  const stream = passthroughStream(response.reader(), {
     meter: plan.meter,
     mayDrop: false,
     inspect(event) {
@@ -82,5 +82,9 @@ export async function forwardAnthropic(
     },
     errorEvent: (error) => plan.streamErrorEvent(error, target.provider.id),
   });
-  return { firstByteAt, response: new Response(stream, { status: 200, headers: sseHeaders }) };
+  return {
+    firstByteAt,
+    response: new Response(stream, { status: 200, headers: sseHeaders }),
+    first: stream.first,
+  };
 }

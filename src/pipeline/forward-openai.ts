@@ -73,7 +73,7 @@ export async function forwardOpenAI(
       }),
     };
   }
-  const stream = openaiStream(response.stream(), {
+  const stream = openaiStream(response.reader(), {
     dropUsageChunk,
     meter: plan.meter,
     onUsage: plan.onUsage,
@@ -84,5 +84,9 @@ export async function forwardOpenAI(
         ? upstreamStreamError(data, target.provider.id)
         : reportedUpstreamError(data, target.provider.id, 'in the stream'),
   });
-  return { firstByteAt, response: new Response(stream, { status: 200, headers: sseHeaders }) };
+  return {
+    firstByteAt,
+    response: new Response(stream, { status: 200, headers: sseHeaders }),
+    first: stream.first,
+  };
 }

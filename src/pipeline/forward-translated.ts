@@ -107,7 +107,7 @@ export function forwardTranslated(
       return { firstByteAt, response: Response.json(inbound.response(completion)) };
     }
     const body = translatedStream(
-      response.stream(),
+      response.reader(),
       upstream.stream(target),
       inbound.stream(plan.body),
       {
@@ -117,6 +117,10 @@ export function forwardTranslated(
         meter: plan.meter,
       },
     );
-    return { firstByteAt, response: new Response(body, { status: 200, headers: sseHeaders }) };
+    return {
+      firstByteAt,
+      response: new Response(body, { status: 200, headers: sseHeaders }),
+      first: body.first,
+    };
   };
 }

@@ -133,7 +133,7 @@ async function run(
   end: 'close' | { error: unknown } = 'close',
 ): Promise<Run> {
   const { run: r, options } = tap(dropUsageChunk);
-  const out = await readAll(openaiStream(fakeSource(chunks, end).stream, options));
+  const out = await readAll(openaiStream(fakeSource(chunks, end).stream.getReader(), options));
   const texts = out.map((bytes) => decoder.decode(bytes));
   return { ...r, chunks: texts, text: texts.join('') };
 }
@@ -389,7 +389,7 @@ describe('openaiStream ending', () => {
     for (const drop of [false, true]) {
       let settled = false;
       const ends: StreamEnd[] = [];
-      const stream = openaiStream(fakeSource(events).stream, {
+      const stream = openaiStream(fakeSource(events).stream.getReader(), {
         ...tap(drop).options,
         onEnd: async (end) => {
           ends.push(end);
@@ -412,7 +412,7 @@ describe('openaiStream ending', () => {
   it('calls onEnd cancelled and cancels the source when the client cancels', async () => {
     const { run: r, options } = tap(false);
     const source = fakeSource([roleEvent, helloEvent, worldEvent, doneEvent]);
-    const reader = openaiStream(source.stream, options).getReader();
+    const reader = openaiStream(source.stream.getReader(), options).getReader();
     expect(decoder.decode((await reader.read()).value)).toBe(roleEvent);
     await reader.cancel('client went away');
     expect(r.ends).toEqual([{ outcome: 'cancelled' }]);
@@ -422,7 +422,7 @@ describe('openaiStream ending', () => {
   it('calls onEnd once when cancelled while a read is pending', async () => {
     const { run: r, options } = tap(false);
     const source = fakeSource([roleEvent], 'hang');
-    const reader = openaiStream(source.stream, options).getReader();
+    const reader = openaiStream(source.stream.getReader(), options).getReader();
     await reader.read();
     const pending = reader.read();
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -435,7 +435,7 @@ describe('openaiStream ending', () => {
 
   it('calls onEnd exactly once when a completed stream is cancelled afterwards', async () => {
     const { run: r, options } = tap(false);
-    const stream = openaiStream(fakeSource(events).stream, options);
+    const stream = openaiStream(fakeSource(events).stream.getReader(), options);
     const reader = stream.getReader();
     while (!(await reader.read()).done);
     await reader.cancel('late');
@@ -445,7 +445,7 @@ describe('openaiStream ending', () => {
   it('closes at [DONE] without waiting for the upstream to close, then drains it', async () => {
     const { run: r, options } = tap(false);
     const source = fakeSource([helloEvent, doneEvent, ': trailing\n\n'], 'hang');
-    const out = await readAll(openaiStream(source.stream, options));
+    const out = await readAll(openaiStream(source.stream.getReader(), options));
     expect(out.map((b) => decoder.decode(b)).join('')).toBe(helloEvent + doneEvent);
     expect(r.ends).toEqual([{ outcome: 'complete' }]);
     source.release();

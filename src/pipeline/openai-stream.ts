@@ -1,5 +1,7 @@
 import { usageFromOpenAI, type TokenUsage } from '../usage/usage';
 import { passthroughStream, type StreamEnd } from './passthrough-stream';
+import type { ReplyStream } from './reply-stream';
+import type { ChunkReader } from './transport';
 import { MAYBE_ERROR } from './upstream-errors';
 
 export { StreamCutError, type StreamEnd } from './passthrough-stream';
@@ -30,10 +32,7 @@ export interface OpenAIStreamOptions {
 
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
-export function openaiStream(
-  source: ReadableStream<Uint8Array>,
-  options: OpenAIStreamOptions,
-): ReadableStream<Uint8Array> {
+export function openaiStream(source: ChunkReader, options: OpenAIStreamOptions): ReplyStream {
   const drop = options.dropUsageChunk;
   return passthroughStream(source, {
     meter: options.meter,

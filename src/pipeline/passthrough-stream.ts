@@ -1,5 +1,7 @@
 import { SseParser, type SseEvent } from '../sse/parser';
 import { formatSseEvent } from '../sse/serialize';
+import { replyStream, type ReplyStream } from './reply-stream';
+import type { ChunkReader } from './transport';
 
 /**
  * A reply stream piped from upstream to a client that speaks the same wire format. Bytes pass
@@ -80,7 +82,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return all;
 }
 
-async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+async function drain(reader: ChunkReader): Promise<void> {
   try {
     while (!(await reader.read()).done);
   } catch {
@@ -88,11 +90,7 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<v
   }
 }
 
-export function passthroughStream(
-  source: ReadableStream<Uint8Array>,
-  options: PassthroughOptions,
-): ReadableStream<Uint8Array> {
-  const reader = source.getReader();
+export function passthroughStream(reader: ChunkReader, options: PassthroughOptions): ReplyStream {
   const decoder = new TextDecoder();
   const mayDrop = options.mayDrop;
   let last: 'done' | { error: unknown } | undefined;
@@ -178,7 +176,7 @@ export function passthroughStream(
     fail(controller, error, before);
   };
 
-  return new ReadableStream<Uint8Array>({
+  return replyStream({
     async pull(controller) {
       // Loop until something is sent or the stream ends, so a chunk that yields nothing
       // (a partial event, a dropped event) does not stall the reader.

@@ -50,4 +50,6 @@ export interface StreamMeter {
 export interface ForwardResult {
   response: Response;
   firstByteAt: number;
+  /** A streamed reply's: when its first chunk is in (see ReplyStream.first). */
+  first?: Promise<boolean>;
 }

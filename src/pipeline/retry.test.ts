@@ -19,7 +19,7 @@ function reply(status: number, headers: Record<string, string> = {}) {
     status,
     header: (name: string) => headers[name] ?? null,
     bytes: async () => new TextEncoder().encode('{}'),
-    stream: () => new Response('').body!,
+    reader: () => new Response('').body!.getReader(),
     discard: () => {},
   };
 }

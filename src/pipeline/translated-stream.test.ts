@@ -24,7 +24,7 @@ describe('translatedStream ending', () => {
     let settled = false;
     const ends: StreamEnd[] = [];
     const stream = translatedStream(
-      source(),
+      source().getReader(),
       openaiToAnthropic.stream(wireTargets().anthropic),
       openaiInbound.stream({ model: 'm' }),
       {

@@ -3,6 +3,8 @@ import type { StreamDecoder, StreamEncoder } from '../providers/translators/tran
 import { SseParser } from '../sse/parser';
 import { usageFromOpenAI, type TokenUsage } from '../usage/usage';
 import { StreamCutError, type StreamEnd } from './passthrough-stream';
+import { replyStream, type ReplyStream } from './reply-stream';
+import type { ChunkReader } from './transport';
 
 /**
  * A reply stream translated from one wire format to another, one upstream event at a time:
@@ -20,12 +22,11 @@ export interface TranslatedStreamOptions {
 }
 
 export function translatedStream(
-  source: ReadableStream<Uint8Array>,
+  reader: ChunkReader,
   decoder: StreamDecoder,
   encoder: StreamEncoder,
   options: TranslatedStreamOptions,
-): ReadableStream<Uint8Array> {
-  const reader = source.getReader();
+): ReplyStream {
   const text = new TextDecoder();
   const bytes = new TextEncoder();
   let out = '';
@@ -70,7 +71,7 @@ export function translatedStream(
     end({ outcome: 'error', error });
   };
 
-  return new ReadableStream<Uint8Array>({
+  return replyStream({
     async pull(controller) {
       for (;;) {
         let result: ReadableStreamReadResult<Uint8Array>;

@@ -23,13 +23,26 @@ export interface UpstreamRequest {
   idleTimeoutMs: number;
 }
 
+/**
+ * A body read chunk by chunk: the part of a web stream's reader the pipeline uses, so a
+ * ReadableStreamDefaultReader is one. Transports hand the upstream's body over as this rather
+ * than as a web stream: the one web stream of a streamed reply is the one the client reads,
+ * and each stream between (its controller, queue and promises per chunk) was a large part of
+ * what a streamed reply cost to carry.
+ */
+export interface ChunkReader {
+  read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+  /** Lets the body go: the upstream call is cut, a read waiting resolves as done. */
+  cancel(reason?: unknown): Promise<void>;
+}
+
 export interface UpstreamResponse {
   status: number;
   header(name: string): string | null;
   /** The whole body. Failures reading it reject with a TransportError. */
   bytes(): Promise<Uint8Array<ArrayBuffer>>;
-  /** The body chunk by chunk; failures (idle timeout, reset) error the stream with a TransportError. */
-  stream(): ReadableStream<Uint8Array>;
+  /** The body chunk by chunk; failures (idle timeout, reset) reject a read with a TransportError. */
+  reader(): ChunkReader;
   /** Gives the connection back without reading the body. */
   discard(): void;
 }

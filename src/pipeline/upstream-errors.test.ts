@@ -25,7 +25,7 @@ function upstream(
       if (body instanceof Error) throw body;
       return new TextEncoder().encode(body);
     },
-    stream: () => new Response(typeof body === 'string' ? body : '').body!,
+    reader: () => new Response(typeof body === 'string' ? body : '').body!.getReader(),
     discard: () => {},
   };
 }

@@ -167,7 +167,7 @@ function replayed(status: number, body: Uint8Array, sse: boolean): UpstreamRespo
     header: (name) =>
       name === 'content-type' ? (sse ? 'text/event-stream' : 'application/json') : null,
     bytes: async () => new Uint8Array(body),
-    stream: () => {
+    reader: () => {
       let at = 0;
       return new ReadableStream<Uint8Array>({
         pull(controller) {
@@ -175,7 +175,7 @@ function replayed(status: number, body: Uint8Array, sse: boolean): UpstreamRespo
           controller.enqueue(body.slice(at, at + 5));
           at += 5;
         },
-      });
+      }).getReader();
     },
     discard: () => {},
   };

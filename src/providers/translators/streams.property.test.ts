@@ -251,7 +251,7 @@ async function translate(
 ) {
   const ends: string[] = [];
   const stream = translatedStream(
-    source(chunks, end),
+    source(chunks, end).getReader(),
     wire.translator.stream(targets[wire.wire]),
     inbound.translator.stream({ model: 'm' }),
     {

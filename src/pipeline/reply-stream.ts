@@ -1,0 +1,62 @@
+/**
+ * The web stream of a streamed reply: the one the client reads, made from a pull source (the
+ * passthrough or translating loop over the upstream's ChunkReader).
+ *
+ * `first` tells when its first chunk is in, so an attempt can be given up (and another target
+ * tried) while nothing has been sent. Like any web stream with a one-chunk queue, it pulls as
+ * soon as it is made, so waiting for `first` takes nothing from the client's reads; before,
+ * the first chunk was read off the stream and the rest wrapped in another stream behind it, a
+ * second web stream (its queue and promises at every chunk) for the life of every reply.
+ */
+export interface ReplyStream extends ReadableStream<Uint8Array> {
+  /** True once a chunk is queued; false if the stream closed with none; rejects if its pull failed. */
+  readonly first: Promise<boolean>;
+}
+
+export interface ReplySource {
+  pull(controller: ReadableStreamDefaultController<Uint8Array>): void | Promise<void>;
+  cancel(reason: unknown): void | Promise<void>;
+}
+
+export function replyStream(source: ReplySource): ReplyStream {
+  let settle: (chunk: boolean) => void = () => {};
+  let fail: (error: unknown) => void = () => {};
+  const first = new Promise<boolean>((resolve, reject) => {
+    settle = resolve;
+    fail = reject;
+  });
+  // Nobody may wait for it (a reply that needs no first-byte check).
+  first.catch(() => {});
+  let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  // What the source enqueues and closes with: the stream's own controller, watched for `first`.
+  const watched = (out: ReadableStreamDefaultController<Uint8Array>) =>
+    (controller ??= {
+      get desiredSize() {
+        return out.desiredSize;
+      },
+      enqueue(chunk) {
+        settle(true);
+        out.enqueue(chunk);
+      },
+      close() {
+        settle(false);
+        out.close();
+      },
+      error(error: unknown) {
+        fail(error);
+        out.error(error);
+      },
+    });
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(out) {
+      try {
+        await source.pull(watched(out));
+      } catch (error) {
+        fail(error);
+        throw error;
+      }
+    },
+    cancel: (reason) => source.cancel(reason),
+  });
+  return Object.assign(stream, { first });
+}
