@@ -10,7 +10,8 @@ import { testConfig, testRoute } from './test-config';
 import type { UpstreamRequest } from './transport';
 
 /** An upstream's scripted behaviour for one request; past the script, the mock answers. */
-type Step = Response | 'hang' | 'silent-body' | 'broken-body' | 'cut-after-first-event';
+type Step =
+  Response | 'hang' | 'silent-body' | 'comments-only' | 'broken-body' | 'cut-after-first-event';
 
 const mock = createMockOpenAI();
 
@@ -28,6 +29,19 @@ function upstreams() {
     if (step instanceof Response) return step;
     if (step === 'hang') return hang(request.signal);
     if (step === 'silent-body') return new Response(new ReadableStream({}), { status: 200 });
+    if (step === 'comments-only') {
+      // Keep-alive comments (as some upstreams send while they think), and never an event.
+      const ping = new TextEncoder().encode(': ping\n\n');
+      return new Response(
+        new ReadableStream({
+          start(c) {
+            c.enqueue(ping);
+            c.enqueue(ping);
+          },
+        }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      );
+    }
     if (step === 'broken-body') {
       return new Response(new ReadableStream({ pull: (c) => c.error(new TypeError('reset')) }));
     }
@@ -326,19 +340,23 @@ describe('dispatch: streams', () => {
     return new TextDecoder().decode(await result.response.arrayBuffer());
   }
 
-  it('falls back when no event arrives within the first-byte timeout', async () => {
-    const net = upstreams();
-    net.script('a', 'silent-body', 'silent-body');
-    const { plan, ends } = planFor(true);
-    const pending = run('pair', plan, net);
-    await vi.advanceTimersByTimeAsync(2100);
-    const result = await pending;
-    expect(result.target.provider.id).toBe('b');
-    expect(result.attempts).toBe(3);
-    const body = await text(result);
-    expect(body).toContain('[DONE]');
-    expect(ends).toEqual([{ outcome: 'complete' }]);
-  });
+  // Keep-alive comments (some upstreams send them while they think) are no first event either.
+  it.each(['silent-body', 'comments-only'] as const)(
+    'falls back when no event arrives within the first-byte timeout (%s)',
+    async (step) => {
+      const net = upstreams();
+      net.script('a', step, step);
+      const { plan, ends } = planFor(true);
+      const pending = run('pair', plan, net);
+      await vi.advanceTimersByTimeAsync(2100);
+      const result = await pending;
+      expect(result.target.provider.id).toBe('b');
+      expect(result.attempts).toBe(3);
+      const body = await text(result);
+      expect(body).toContain('[DONE]');
+      expect(ends).toEqual([{ outcome: 'complete' }]);
+    },
+  );
 
   it('retries a stream that breaks before its first event; the failed try reports nothing', async () => {
     const net = upstreams();

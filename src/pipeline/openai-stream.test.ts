@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SseParser, type SseEvent } from '../sse/parser';
+import { SseEventTooLargeError, SseParser, type SseEvent } from '../sse/parser';
 import type { TokenUsage } from '../usage/usage';
 import { openaiStream, StreamCutError, type StreamEnd } from './openai-stream';
 
@@ -38,6 +38,7 @@ const usageEvent = chunk([], {
   },
 });
 const doneEvent = 'data: [DONE]\n\n';
+const UNREADABLE = { unreadable: true };
 const events = [roleEvent, helloEvent, worldEvent, stopEvent, usageEvent, doneEvent];
 const wire = events.join('');
 
@@ -113,6 +114,7 @@ function tap(dropUsageChunk: boolean) {
       return ERROR_EVENT;
     },
     upstreamError: (data: string) => ({ upstream: data }),
+    unreadable: () => UNREADABLE,
   };
   return { run, options };
 }
@@ -169,6 +171,36 @@ describe('openaiStream in passthrough mode', () => {
     const bytes = encoder.encode(wire);
     const r = await run([bytes]);
     expect(encoder.encode(r.text)).toEqual(bytes);
+  });
+
+  it('holds keep-alive comments that come before the first event and sends them with it', async () => {
+    const ping = ': ping\n\n';
+    const r = await run([ping, ping, roleEvent, ping, helloEvent, doneEvent]);
+    expect(r.chunks).toEqual([ping + ping + roleEvent, ping, helloEvent, doneEvent]);
+  });
+
+  it('carries an event split over many reads, byte for byte, in one chunk', async () => {
+    const big = chunk([{ index: 0, delta: { content: 'x'.repeat(200_000) } }]);
+    const pieces: string[] = [];
+    for (let at = 0; at < big.length; at += 1000) pieces.push(big.slice(at, at + 1000));
+    const r = await run([roleEvent, ...pieces, doneEvent]);
+    expect(r.chunks).toEqual([roleEvent, big, doneEvent]);
+  });
+
+  it('ends with an error event when an event grows past the size limit, keeping what came before', async () => {
+    const endless = 'data: ' + 'y'.repeat(1024 * 1024);
+    const r = await run([
+      roleEvent,
+      helloEvent + endless,
+      ...Array.from({ length: 17 }, () => 'y'.repeat(1024 * 1024)),
+    ]);
+    expect(r.text.startsWith(roleEvent + helloEvent)).toBe(true);
+    expect(r.text.endsWith(ERROR_EVENT)).toBe(true);
+    expect(r.text.length).toBeLessThan(
+      roleEvent.length + helloEvent.length + ERROR_EVENT.length + 1,
+    );
+    expect(r.ends).toHaveLength(1);
+    expect(r.ends[0]?.error).toBeInstanceOf(SseEventTooLargeError);
   });
 
   it('holds a partial event until it is complete', async () => {
@@ -314,6 +346,22 @@ describe('openaiStream dropping the usage chunk', () => {
 });
 
 describe('openaiStream when the upstream fails', () => {
+  it.each(['not json at all', '[1,2]', '"text"', '42'])(
+    'ends with the error event at an event whose data is no JSON object (%s)',
+    async (data) => {
+      const r = await run([roleEvent, helloEvent, `data: ${data}\n\n`, doneEvent]);
+      expect(r.text).toBe(roleEvent + helloEvent + ERROR_EVENT);
+      expect(r.ends).toEqual([{ outcome: 'error', error: UNREADABLE }]);
+    },
+  );
+
+  it('passes on events with empty data or JSON after white space', async () => {
+    const odd = ['data:\n\n', 'data:  {"id":"x","choices":[]}\n\n'];
+    const r = await run([roleEvent, ...odd, doneEvent]);
+    expect(r.text).toBe(roleEvent + odd.join('') + doneEvent);
+    expect(r.ends).toEqual([{ outcome: 'complete' }]);
+  });
+
   it.each([false, true])(
     'ends a stream cut without [DONE] with the error event, without the half event (drop %s)',
     async (drop) => {

@@ -1,4 +1,4 @@
-import { SseParser, type SseEvent } from '../sse/parser';
+import { MAX_EVENT_CHARS, SseEventTooLargeError, SseParser, type SseEvent } from '../sse/parser';
 import { formatSseEvent } from '../sse/serialize';
 import { replyStream, type ReplyStream } from './reply-stream';
 import type { ChunkReader } from './transport';
@@ -51,6 +51,7 @@ export interface PassthroughOptions {
 }
 
 const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 const LF = 10;
 const CR = 13;
 
@@ -74,12 +75,26 @@ export function lastEventBoundary(bytes: Uint8Array): number {
   return 0;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.byteLength === 0) return b;
-  const all = new Uint8Array(a.byteLength + b.byteLength);
-  all.set(a, 0);
-  all.set(b, a.byteLength);
+/** The chunks as one array (the one chunk itself when there is one). */
+function joined(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
   return all;
+}
+
+/** The last `n` bytes of the chunks (fewer if they hold fewer). */
+function lastBytes(chunks: readonly Uint8Array[], n: number): Uint8Array {
+  const tail: number[] = [];
+  for (let c = chunks.length - 1; c >= 0 && tail.length < n; c--) {
+    const chunk = chunks[c]!;
+    for (let i = chunk.byteLength - 1; i >= 0 && tail.length < n; i--) tail.unshift(chunk[i]!);
+  }
+  return Uint8Array.from(tail);
 }
 
 async function drain(reader: ChunkReader): Promise<void> {
@@ -96,7 +111,9 @@ export function passthroughStream(reader: ChunkReader, options: PassthroughOptio
   let last: 'done' | { error: unknown } | undefined;
   let ended = false;
   let cancelled = false;
-  let held: Uint8Array = new Uint8Array(0);
+  /** Read and not yet sent: what follows the last complete event (all of it before the first). */
+  let held: Uint8Array[] = [];
+  let heldBytes = 0;
   /** The events to send from the current read, and whether it dropped one (with `mayDrop`). */
   let kept: SseEvent[] = [];
   let dropped = false;
@@ -135,15 +152,36 @@ export function passthroughStream(reader: ChunkReader, options: PassthroughOptio
   /**
    * Everything read and not yet sent, once the parser has seen `read`: the bytes up to the last
    * complete event (the rest is held), or — when this read completed an event to drop — the
-   * events it completed, re-framed without it.
+   * events it completed, re-framed without it. Nothing goes before the first event: comments
+   * (keep-alives) an upstream sends while it thinks are no reply yet, so they neither commit
+   * the attempt nor stop its first-byte timeout; they go out with the first event.
    */
   const ready = (read: Uint8Array, all: boolean): Uint8Array => {
-    const bytes = concat(held, read);
     const events = kept;
     kept = [];
-    const boundary = all ? bytes.byteLength : lastEventBoundary(bytes);
-    held = bytes.subarray(boundary);
-    if (!dropped) return boundary === bytes.byteLength ? bytes : bytes.subarray(0, boundary);
+    // Held bytes end no event, so the last boundary, if any, is in this read; the bytes before
+    // it are looked at only for the line end a blank line may begin with.
+    let boundary = read.byteLength;
+    if (!all) {
+      if (!seen) boundary = 0;
+      else {
+        const tail = lastBytes(held, 3);
+        const window =
+          tail.byteLength === 0 ? read : joined([tail, read], tail.byteLength + read.byteLength);
+        boundary = Math.max(0, lastEventBoundary(window) - tail.byteLength);
+      }
+    }
+    if (boundary === 0 && !all) {
+      if (read.byteLength > 0) held.push(read);
+      heldBytes += read.byteLength;
+      if (heldBytes > MAX_EVENT_CHARS) throw new SseEventTooLargeError();
+      return EMPTY;
+    }
+    held.push(boundary === read.byteLength ? read : read.subarray(0, boundary));
+    const out = joined(held, heldBytes + boundary);
+    held = boundary === read.byteLength ? [] : [read.subarray(boundary)];
+    heldBytes = read.byteLength - boundary;
+    if (!dropped) return out;
     dropped = false;
     let text = '';
     for (const event of events) text += formatSseEvent(event.data, event.event);
@@ -171,7 +209,8 @@ export function passthroughStream(reader: ChunkReader, options: PassthroughOptio
     let before = '';
     for (const event of kept) before += formatSseEvent(event.data, event.event);
     kept = [];
-    held = new Uint8Array(0);
+    held = [];
+    heldBytes = 0;
     void reader.cancel().catch(() => {});
     fail(controller, error, before);
   };
@@ -193,16 +232,23 @@ export function passthroughStream(reader: ChunkReader, options: PassthroughOptio
           if (last !== 'done') return upstreamFailed(controller, last.error);
           return finish(controller, ready(new Uint8Array(0), true));
         }
-        parser.push(decoder.decode(result.value, { stream: true }));
-        if (typeof last === 'object') return upstreamFailed(controller, last.error);
-        if (last !== undefined) {
-          // The last event is in: everything not yet sent goes out at once (after accounting),
-          // and the upstream's end is read in the background so its connection goes back to
-          // the pool instead of being torn down.
-          void drain(reader);
-          return finish(controller, ready(result.value, true));
+        let out: Uint8Array;
+        try {
+          parser.push(decoder.decode(result.value, { stream: true }));
+          if (typeof last === 'object') return upstreamFailed(controller, last.error);
+          if (last !== undefined) {
+            // The last event is in: everything not yet sent goes out at once (after
+            // accounting), and the upstream's end is read in the background so its connection
+            // goes back to the pool instead of being torn down.
+            void drain(reader);
+            return await finish(controller, ready(result.value, true));
+          }
+          out = ready(result.value, false);
+        } catch (error) {
+          // An event past the size limit (SseEventTooLargeError): no client could use it.
+          if (!(error instanceof SseEventTooLargeError)) throw error;
+          return upstreamFailed(controller, error);
         }
-        const out = ready(result.value, false);
         if (out.byteLength > 0) return controller.enqueue(out);
       }
     },

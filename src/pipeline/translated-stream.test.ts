@@ -4,6 +4,7 @@ import { openaiToAnthropic } from '../providers/translators/openai-to-anthropic'
 import { openaiInbound } from '../providers/translators/openai-wire';
 import { wireTargets } from '../providers/translators/test-replies';
 import type { StreamEnd } from './passthrough-stream';
+import { SseEventTooLargeError } from '../sse/parser';
 import { translatedStream } from './translated-stream';
 
 const anthropicStream = readFileSync(
@@ -49,5 +50,34 @@ describe('translatedStream ending', () => {
     }
     expect(ends).toEqual([{ outcome: 'complete' }]);
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  it('ends with the error event when an upstream event grows past the size limit', async () => {
+    const mb = new TextEncoder().encode('y'.repeat(1024 * 1024));
+    let sent = 0;
+    const huge = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ === 0)
+          controller.enqueue(new TextEncoder().encode('event: message_start\ndata: '));
+        else if (sent < 40) controller.enqueue(mb);
+        else controller.close();
+      },
+    });
+    const ends: StreamEnd[] = [];
+    const stream = translatedStream(
+      huge.getReader(),
+      openaiToAnthropic.stream(wireTargets().anthropic),
+      openaiInbound.stream({ model: 'm' }),
+      {
+        onUsage: () => {},
+        onEnd: (end) => void ends.push(end),
+        errorEvent: () => 'data: {"error":{"message":"x"}}\n\n',
+      },
+    );
+    const text = await new Response(stream).text();
+    expect(text).toBe('data: {"error":{"message":"x"}}\n\n');
+    expect(ends).toHaveLength(1);
+    expect(ends[0]?.error).toBeInstanceOf(SseEventTooLargeError);
+    expect(sent).toBeLessThan(40);
   });
 });

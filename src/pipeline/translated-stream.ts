@@ -80,7 +80,12 @@ export function translatedStream(
         } catch (error) {
           return fail(controller, error);
         }
-        parser.push(result.done ? text.decode() : text.decode(result.value, { stream: true }));
+        try {
+          parser.push(result.done ? text.decode() : text.decode(result.value, { stream: true }));
+        } catch (error) {
+          // An event past the size limit (SseEventTooLargeError): no client could use it.
+          return fail(controller, error);
+        }
         if (failure !== undefined) return fail(controller, failure.error);
         if (result.done) {
           // Not one event: the body was not SSE at all.

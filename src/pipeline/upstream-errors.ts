@@ -1,6 +1,7 @@
 import { GatewayError } from '../errors/gateway-error';
 import { isObject } from '../util/json';
 import { StreamCutError } from './passthrough-stream';
+import { MAX_EVENT_CHARS, SseEventTooLargeError } from '../sse/parser';
 import { TransportError, type UpstreamResponse } from './transport';
 
 /**
@@ -298,5 +299,12 @@ export function transportGatewayError(err: TransportError, providerId: string): 
 export function asGatewayError(err: unknown, providerId: string): unknown {
   if (err instanceof TransportError) return transportGatewayError(err, providerId);
   if (err instanceof StreamCutError) return streamCutGatewayError(err, providerId);
+  if (err instanceof SseEventTooLargeError) {
+    return new GatewayError(
+      'upstream_error',
+      `Provider "${providerId}" sent a stream event larger than Vidai accepts (${MAX_EVENT_CHARS / (1024 * 1024)} MiB).`,
+      { cause: err },
+    );
+  }
   return err;
 }

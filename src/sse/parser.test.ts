@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SseParser, sseEventStream, type SseEvent } from './parser';
+import { SseEventTooLargeError, SseParser, sseEventStream, type SseEvent } from './parser';
 import { formatSseEvent } from './serialize';
 
 /** Feeds `chunks` to a fresh parser, one push each, then ends it. */
@@ -313,5 +313,27 @@ describe('SseParser with formatSseEvent (property)', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it('refuses an event past its size limit, counting its data lines and the line not yet ended', () => {
+    const events: SseEvent[] = [];
+    const lines = new SseParser((event) => events.push(event), 10);
+    lines.push('data: 1234\n');
+    expect(() => lines.push('data: 5678901\n')).toThrow(SseEventTooLargeError);
+    const unended = new SseParser((event) => events.push(event), 10);
+    unended.push('data: 12');
+    expect(() => unended.push('345678901')).toThrow(SseEventTooLargeError);
+    const fine = new SseParser((event) => events.push(event), 10);
+    for (let i = 0; i < 100; i++) fine.push('data: 123456\n\n');
+    expect(events).toHaveLength(100);
+  });
+
+  it('gives a line sent in many pieces whole, however long', () => {
+    const events: SseEvent[] = [];
+    const parser = new SseParser((event) => events.push(event));
+    parser.push('data: ');
+    for (let i = 0; i < 1000; i++) parser.push('abcdefghij');
+    parser.push('\n\n');
+    expect(events).toEqual([{ event: undefined, data: 'abcdefghij'.repeat(1000), id: undefined }]);
   });
 });

@@ -12,16 +12,34 @@ export interface SseEvent {
   id: string | undefined;
 }
 
+/** The most text one event (its lines not yet ended included) may hold: 16 Mi characters. */
+export const MAX_EVENT_CHARS = 16 * 1024 * 1024;
+
+/** An event grew past MAX_EVENT_CHARS: the upstream is not sending SSE a client could use. */
+export class SseEventTooLargeError extends Error {
+  constructor() {
+    super(`a stream event was larger than ${MAX_EVENT_CHARS / (1024 * 1024)} Mi characters`);
+    this.name = 'SseEventTooLargeError';
+  }
+}
+
 export class SseParser {
-  private rest = '';
+  /** Text after the last line end, in the pieces it came in (joined once a line end comes). */
+  private rest: string[] = [];
+  private restLength = 0;
   private data: string[] = [];
+  private dataLength = 0;
   private event: string | undefined;
   private id: string | undefined;
   private skipLeadingLF = false;
   private started = false;
 
-  constructor(private readonly emit: (event: SseEvent) => void) {}
+  constructor(
+    private readonly emit: (event: SseEvent) => void,
+    private readonly maxEventChars = MAX_EVENT_CHARS,
+  ) {}
 
+  /** Throws SseEventTooLargeError once the event being read passes the limit. */
   push(chunk: string): void {
     if (chunk.length === 0) return;
     if (!this.started) {
@@ -32,12 +50,21 @@ export class SseParser {
       this.skipLeadingLF = false;
       if (chunk.charCodeAt(0) === 10) chunk = chunk.slice(1);
     }
-    // `rest` holds no line end, so the scan can start where the new text begins.
-    const scanFrom = this.rest.length;
-    const text = scanFrom === 0 ? chunk : this.rest + chunk;
+    let lf = chunk.indexOf('\n');
+    let cr = chunk.indexOf('\r');
+    if (lf === -1 && cr === -1) {
+      // No line ends: held as it is, so a long line costs its length once, not at every chunk.
+      this.rest.push(chunk);
+      this.restLength += chunk.length;
+      this.checkSize();
+      return;
+    }
+    // `rest` holds no line end, so the scan starts where the new text begins.
+    const held = this.restLength === 0 ? '' : this.rest.join('');
+    const text = held.length === 0 ? chunk : held + chunk;
+    if (lf !== -1) lf += held.length;
+    if (cr !== -1) cr += held.length;
     let start = 0;
-    let lf = text.indexOf('\n', scanFrom);
-    let cr = text.indexOf('\r', scanFrom);
     while (lf !== -1 || cr !== -1) {
       let end: number;
       let next: number;
@@ -58,13 +85,25 @@ export class SseParser {
       if (lf !== -1 && lf < start) lf = text.indexOf('\n', start);
       if (cr !== -1 && cr < start) cr = text.indexOf('\r', start);
     }
-    this.rest = start === 0 ? text : text.slice(start);
+    const rest = text.slice(start);
+    this.rest = rest.length === 0 ? [] : [rest];
+    this.restLength = rest.length;
+    this.checkSize();
+  }
+
+  private checkSize(): void {
+    if (this.restLength + this.dataLength > this.maxEventChars) {
+      this.end();
+      throw new SseEventTooLargeError();
+    }
   }
 
   /** End of stream: per the spec an event not closed by a blank line is discarded. */
   end(): void {
-    this.rest = '';
+    this.rest = [];
+    this.restLength = 0;
     this.data = [];
+    this.dataLength = 0;
     this.event = undefined;
   }
 
@@ -74,6 +113,7 @@ export class SseParser {
         this.emit({ event: this.event, data: this.data.join('\n'), id: this.id });
       }
       this.data = [];
+      this.dataLength = 0;
       this.event = undefined;
       return;
     }
@@ -85,6 +125,7 @@ export class SseParser {
     switch (field) {
       case 'data':
         this.data.push(value);
+        this.dataLength += value.length;
         break;
       case 'event':
         this.event = value;

@@ -5,6 +5,18 @@ export function isObject(value: unknown): value is JsonObject {
 }
 
 /**
+ * Whether `text` can hold a JSON object: empty, or `{` first after white space. Lets a stream's
+ * events be told from what no client could parse without parsing each one.
+ */
+export function mayBeJsonObject(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch !== 32 && ch !== 9 && ch !== 10 && ch !== 13) return ch === 123;
+  }
+  return true;
+}
+
+/**
  * The JSON object value that follows `from` in `text` (after white space and a `:`), parsed;
  * undefined if the value there is not an object. Lets the hot path read one field of a large
  * response (its `usage`) without parsing the rest.

@@ -100,6 +100,42 @@ export function streamErrorEventsSuite(h: Harness): void {
       expect(await record(id)).toMatchObject({ status: 200, error_code: 'upstream_error' });
     });
 
+    it('an event that is no JSON ends a passthrough stream with Vidai’s error, recorded as one', async () => {
+      h.upstreams.openai.script({
+        status: 200,
+        headers: sse,
+        body: [openaiChunk('a'), 'data: not json at all\n\n', 'data: [DONE]\n\n'],
+        gapMs: 20,
+      });
+      const chat = await call('/chat/completions', { model: 'oa-model', stream: true });
+      const last = JSON.parse(events(chat.text).at(-1)!.data) as unknown;
+      assertMatchesSpec('ErrorResponse', last);
+      expect(last).toMatchObject({
+        error: { code: 'upstream_error', message: expect.stringMatching(/could not read/) },
+      });
+      expect(chat.text).not.toContain('not json');
+      expect(await record(chat.id)).toMatchObject({ status: 200, error_code: 'upstream_error' });
+
+      h.upstreams.anthropic.script({
+        status: 200,
+        headers: sse,
+        body: [anthropicStart, 'event: content_block_delta\ndata: oops\n\n'],
+        gapMs: 20,
+      });
+      const messages = await call('/messages', { model: 'claude-test', stream: true });
+      const error = events(messages.text).at(-1)!;
+      expect(error.event).toBe('error');
+      expect(JSON.parse(error.data)).toMatchObject({
+        type: 'error',
+        error: { message: expect.stringMatching(/could not read/) },
+      });
+      expect(messages.text).not.toContain('oops');
+      expect(await record(messages.id)).toMatchObject({
+        status: 200,
+        error_code: 'upstream_error',
+      });
+    });
+
     it('says the provider reported an error, not "HTTP 500", through translation', async () => {
       h.upstreams.openai.script({
         status: 200,
