@@ -230,7 +230,7 @@ export function passthroughStream(reader: ChunkReader, options: PassthroughOptio
           parser.push(decoder.decode());
           if (last === undefined) return fail(controller, new StreamCutError(!seen));
           if (last !== 'done') return upstreamFailed(controller, last.error);
-          return finish(controller, ready(new Uint8Array(0), true));
+          return finish(controller, ready(EMPTY, true));
         }
         let out: Uint8Array;
         try {
