@@ -2,16 +2,11 @@ import type { RouteTarget } from '../config/compile';
 import { anthropicUsage } from '../providers/translators/openai-to-anthropic';
 import { sseHeaders } from '../sse/serialize';
 import { usageFromOpenAI } from '../usage/usage';
-import { isObject, mayBeJsonObject, type JsonObject } from '../util/json';
+import { isObject, type JsonObject } from '../util/json';
 import { passthroughStream } from './passthrough-stream';
 import type { ForwardPlan, ForwardResult } from './plan';
 import type { Transport } from './transport';
-import {
-  MAYBE_ERROR,
-  reportedUpstreamError,
-  unreadableReply,
-  upstreamStreamError,
-} from './upstream-errors';
+import { MAYBE_ERROR, reportedUpstreamError, upstreamStreamError } from './upstream-errors';
 import { send } from './forward-translated';
 
 const paths = { chat: '/messages', count_tokens: '/messages/count_tokens' } as const;
@@ -68,8 +63,6 @@ export async function forwardAnthropic(
         const error = reportedUpstreamError(event.data, target.provider.id, 'in the stream');
         if (error !== undefined) return { error };
       }
-      // Every Anthropic event's data is a JSON object: anything else no client could parse.
-      if (!mayBeJsonObject(event.data)) return { error: unreadableReply(target.provider.id) };
       if (event.event === 'message_delta') finalUsage = true;
       if (event.event === 'message_start' || event.event === 'message_delta') {
         try {

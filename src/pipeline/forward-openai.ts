@@ -5,12 +5,7 @@ import { usageFromOpenAIBody } from '../usage/usage';
 import { isObject, type JsonObject } from '../util/json';
 import { openaiStream, type StreamEnd } from './openai-stream';
 import type { Transport } from './transport';
-import {
-  reportedUpstreamError,
-  unreadableReply,
-  upstreamHttpError,
-  upstreamStreamError,
-} from './upstream-errors';
+import { reportedUpstreamError, upstreamHttpError, upstreamStreamError } from './upstream-errors';
 import type { ForwardPlan, ForwardResult } from './plan';
 
 const paths = { chat: '/chat/completions', embeddings: '/embeddings' } as const;
@@ -88,7 +83,6 @@ export async function forwardOpenAI(
       named
         ? upstreamStreamError(data, target.provider.id)
         : reportedUpstreamError(data, target.provider.id, 'in the stream'),
-    unreadable: () => unreadableReply(target.provider.id),
   });
   return {
     firstByteAt,

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SseEventTooLargeError, SseParser, type SseEvent } from '../sse/parser';
 import type { TokenUsage } from '../usage/usage';
 import { openaiStream, StreamCutError, type StreamEnd } from './openai-stream';
+import { UnreadableEventError } from './passthrough-stream';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -38,7 +39,6 @@ const usageEvent = chunk([], {
   },
 });
 const doneEvent = 'data: [DONE]\n\n';
-const UNREADABLE = { unreadable: true };
 const events = [roleEvent, helloEvent, worldEvent, stopEvent, usageEvent, doneEvent];
 const wire = events.join('');
 
@@ -114,7 +114,6 @@ function tap(dropUsageChunk: boolean) {
       return ERROR_EVENT;
     },
     upstreamError: (data: string) => ({ upstream: data }),
-    unreadable: () => UNREADABLE,
   };
   return { run, options };
 }
@@ -351,7 +350,9 @@ describe('openaiStream when the upstream fails', () => {
     async (data) => {
       const r = await run([roleEvent, helloEvent, `data: ${data}\n\n`, doneEvent]);
       expect(r.text).toBe(roleEvent + helloEvent + ERROR_EVENT);
-      expect(r.ends).toEqual([{ outcome: 'error', error: UNREADABLE }]);
+      expect(r.ends).toHaveLength(1);
+      expect(r.ends[0]?.outcome).toBe('error');
+      expect(r.ends[0]?.error).toBeInstanceOf(UnreadableEventError);
     },
   );
 

@@ -1,5 +1,4 @@
 import { usageFromOpenAI, type TokenUsage } from '../usage/usage';
-import { mayBeJsonObject } from '../util/json';
 import { passthroughStream, type StreamEnd } from './passthrough-stream';
 import type { ReplyStream } from './reply-stream';
 import type { ChunkReader } from './transport';
@@ -29,8 +28,6 @@ export interface OpenAIStreamOptions {
    * may hold an error object (MAYBE_ERROR), so ordinary chunks are never parsed for it.
    */
   upstreamError(data: string, named: boolean): unknown;
-  /** The error for an event whose data is no JSON object (and not `[DONE]`). */
-  unreadable(): unknown;
 }
 
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
@@ -50,8 +47,6 @@ export function openaiStream(source: ChunkReader, options: OpenAIStreamOptions):
         const error = options.upstreamError(event.data, named);
         if (error !== undefined) return { error };
       }
-      // Not an object: no OpenAI stream, and the client's SDK could not parse it either.
-      if (!mayBeJsonObject(event.data)) return { error: options.unreadable() };
       if (!USAGE_OBJECT.test(event.data)) return undefined;
       try {
         const chunk = JSON.parse(event.data) as { usage?: unknown; choices?: unknown };

@@ -1,5 +1,6 @@
 import { MAX_EVENT_CHARS, SseEventTooLargeError, SseParser, type SseEvent } from '../sse/parser';
 import { formatSseEvent } from '../sse/serialize';
+import { mayBeJsonObject } from '../util/json';
 import { replyStream, type ReplyStream } from './reply-stream';
 import type { ChunkReader } from './transport';
 
@@ -24,6 +25,18 @@ export class StreamCutError extends Error {
   constructor(readonly empty = false) {
     super('upstream stream ended before it was complete');
     this.name = 'StreamCutError';
+  }
+}
+
+/**
+ * An event whose data is no JSON object. Every event of the formats passed through (OpenAI's,
+ * Anthropic's) carries one, `[DONE]` aside (which `inspect` marks `done`), so such an event is
+ * something no client could parse: the stream ends with an error event in its place.
+ */
+export class UnreadableEventError extends Error {
+  constructor() {
+    super('upstream stream event is not a JSON object');
+    this.name = 'UnreadableEventError';
   }
 }
 
@@ -141,7 +154,11 @@ export function passthroughStream(reader: ChunkReader, options: PassthroughOptio
     if (last !== undefined) return;
     seen = true;
     if (options.meter) options.meter.events++;
-    const verdict = options.inspect(event);
+    let verdict = options.inspect(event);
+    // Told by its first character, so ordinary chunks are not parsed for it.
+    if (verdict === undefined && !mayBeJsonObject(event.data)) {
+      verdict = { error: new UnreadableEventError() };
+    }
     // The upstream's own error event is not passed on: Vidai's, in the client's shape, replaces it.
     if (typeof verdict === 'object') last = verdict;
     else if (verdict === 'done') last = verdict;

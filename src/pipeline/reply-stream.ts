@@ -27,30 +27,31 @@ export function replyStream(source: ReplySource): ReplyStream {
   });
   // Nobody may wait for it (a reply that needs no first-byte check).
   first.catch(() => {});
-  let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   // What the source enqueues and closes with: the stream's own controller, watched for `first`.
-  const watched = (out: ReadableStreamDefaultController<Uint8Array>) =>
-    (controller ??= {
-      get desiredSize() {
-        return out.desiredSize;
-      },
-      enqueue(chunk) {
-        settle(true);
-        out.enqueue(chunk);
-      },
-      close() {
-        settle(false);
-        out.close();
-      },
-      error(error: unknown) {
-        fail(error);
-        out.error(error);
-      },
-    });
+  let watched!: ReadableStreamDefaultController<Uint8Array>;
   const stream = new ReadableStream<Uint8Array>({
-    async pull(out) {
+    start(out) {
+      watched = {
+        get desiredSize() {
+          return out.desiredSize;
+        },
+        enqueue(chunk) {
+          settle(true);
+          out.enqueue(chunk);
+        },
+        close() {
+          settle(false);
+          out.close();
+        },
+        error(error: unknown) {
+          fail(error);
+          out.error(error);
+        },
+      };
+    },
+    async pull() {
       try {
-        await source.pull(watched(out));
+        await source.pull(watched);
       } catch (error) {
         fail(error);
         throw error;

@@ -1,6 +1,6 @@
 import { GatewayError } from '../errors/gateway-error';
 import { isObject } from '../util/json';
-import { StreamCutError } from './passthrough-stream';
+import { StreamCutError, UnreadableEventError } from './passthrough-stream';
 import { MAX_EVENT_CHARS, SseEventTooLargeError } from '../sse/parser';
 import { TransportError, type UpstreamResponse } from './transport';
 
@@ -299,6 +299,7 @@ export function transportGatewayError(err: TransportError, providerId: string): 
 export function asGatewayError(err: unknown, providerId: string): unknown {
   if (err instanceof TransportError) return transportGatewayError(err, providerId);
   if (err instanceof StreamCutError) return streamCutGatewayError(err, providerId);
+  if (err instanceof UnreadableEventError) return unreadableReply(providerId);
   if (err instanceof SseEventTooLargeError) {
     return new GatewayError(
       'upstream_error',
