@@ -1,6 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
 import { performance } from 'node:perf_hooks';
-import { getTableColumns, sql } from 'drizzle-orm';
 import type { Logger } from '../src/deps';
 import { usageRecords } from '../src/db/schema';
 import { spendCondition, spendSum } from '../src/db/usage-repo';
@@ -8,7 +7,7 @@ import { CounterAuthority } from '../src/policy/counter-authority';
 import { BatchWriter } from '../src/usage/batch-writer';
 import { reconciliationOf, type UsageRecord } from '../src/usage/record';
 import type { PrimaryMessage, WorkerMessage } from './messages';
-import { openSqlite } from './sqlite';
+import { openSqlite, rowInserter } from './sqlite';
 import { unpackUsage } from './usage-wire';
 
 /** How often waiting usage records are written (the most a hard kill of the node can lose). */
@@ -25,23 +24,16 @@ function reply(worker: Worker, message: PrimaryMessage): void {
   if (worker.isConnected()) worker.send(message);
 }
 
-/** Every column of a usage record but the row id, as a placeholder of its own name. */
-const recordPlaceholders = Object.fromEntries(
-  Object.keys(getTableColumns(usageRecords))
-    .filter((name) => name !== 'id')
-    .map((name) => [name, sql.placeholder(name)]),
-) as unknown as UsageRecord;
-
 export function startCounterHost(dbPath: string, log: Logger) {
   const sqlite = openSqlite(dbPath);
   const db = sqlite.db;
   // One statement prepared at start-up, run per row: building a multi-row INSERT per batch
   // with drizzle's query builder was two thirds of the primary's time under load.
-  const insertRecord = db.insert(usageRecords).values(recordPlaceholders).prepare();
+  const insertRecord = rowInserter<UsageRecord>(sqlite, usageRecords, ['id']);
   const writer = new BatchWriter<UsageRecord>({
     write: (rows) =>
       db.transaction(() => {
-        for (const row of rows) insertRecord.run(row);
+        for (const row of rows) insertRecord(row);
       }),
     maxBatch: MAX_BATCH,
     maxQueued: 1_000_000,
