@@ -57,6 +57,8 @@ export interface AppDeps extends GatewayDeps {
 export interface GatewayEnv {
   Variables: {
     requestId: string;
+    /** Set when the reply was made with x-request-id among its headers. */
+    labelled: boolean;
     inbound: InboundFormat;
     key: KeyPolicy;
   };

@@ -23,13 +23,15 @@ export function presentedKey(
 const MAX_CACHED = 10_000;
 const hashes = new Map<string, string>();
 
-export async function keyHash(key: string): Promise<string> {
+/** The key's hash: at once when it is cached, else once WebCrypto has made it. */
+export function keyHash(key: string): string | Promise<string> {
   const cached = hashes.get(key);
   if (cached !== undefined) return cached;
-  const hash = await sha256Hex(key);
-  if (hashes.size >= MAX_CACHED) hashes.clear();
-  hashes.set(key, hash);
-  return hash;
+  return sha256Hex(key).then((hash) => {
+    if (hashes.size >= MAX_CACHED) hashes.clear();
+    hashes.set(key, hash);
+    return hash;
+  });
 }
 
 /** Resolves the virtual key against this process's policy snapshot: no database read. */
@@ -45,7 +47,13 @@ export function authenticate(deps: GatewayDeps): MiddlewareHandler<GatewayEnv> {
           : 'The Authorization header is malformed: send one header, "Authorization: Bearer <key>".',
       );
     }
-    const [hash, snapshot] = await Promise.all([keyHash(key), deps.policy.current()]);
+    // Both are usually at hand, and then nothing is awaited.
+    const hashing = keyHash(key);
+    const current = deps.policy.current();
+    const [hash, snapshot] =
+      typeof hashing === 'string' && !(current instanceof Promise)
+        ? [hashing, current]
+        : await Promise.all([hashing, current]);
     const policy =
       snapshot.byHash.get(hash) ?? (await deps.policy.recheck(arrived)).byHash.get(hash);
     if (policy === undefined) {

@@ -47,7 +47,7 @@ export function inference(deps: AppDeps, inbound: InboundSpec) {
         const value = c.req.header(name);
         if (value !== undefined) clientHeaders[name] = value;
       }
-      const { response, target, firstByteAt, attempts } = await dispatch(
+      const { reply, target, firstByteAt, attempts } = await dispatch(
         route,
         {
           inbound: inbound.format,
@@ -76,18 +76,21 @@ export function inference(deps: AppDeps, inbound: InboundSpec) {
       // bytes of a stream do (onEnd); usually it already is.
       const waiting = account.served(target, firstByteAt);
       if (waiting !== undefined) await waiting;
-      response.headers.set('x-vidai-provider', target.provider.id);
-      response.headers.set('x-vidai-model', target.model);
-      response.headers.set('x-vidai-attempts', String(attempts));
-      const limits = deps.limiter.headers(key);
-      if (limits !== undefined)
-        for (const name in limits) response.headers.set(name, limits[name]!);
-      return response;
+      const headers: Record<string, string> = {
+        ...reply.headers,
+        'x-request-id': requestId,
+        'x-vidai-provider': target.provider.id,
+        'x-vidai-model': target.model,
+        'x-vidai-attempts': String(attempts),
+      };
+      deps.limiter.headers(key, headers);
+      // Every header in the Response's init, none set after: see Reply.
+      c.set('labelled', true);
+      return new Response(reply.body, { status: reply.status, headers });
     } catch (err) {
       const error = toGatewayError(err);
       account.failed(error);
-      const limits = deps.limiter.headers(key);
-      if (limits !== undefined) Object.assign(error.headers, limits);
+      deps.limiter.headers(key, error.headers);
       throw error;
     }
   };

@@ -10,5 +10,6 @@ export const requestId: MiddlewareHandler<GatewayEnv> = async (c, next) => {
   c.set('requestId', id);
   c.set('inbound', 'openai');
   await next();
-  c.res.headers.set('x-request-id', id);
+  // A reply made with it among its headers is not touched again (see Reply).
+  if (c.get('labelled') !== true) c.res.headers.set('x-request-id', id);
 };

@@ -127,7 +127,8 @@ export async function awaitFirstChunk(
     clearTimeout(timer);
   }
   if (first === 'late') {
-    void result.response.body?.cancel().catch(() => {});
+    const { body } = result.reply;
+    if (body instanceof ReadableStream) void body.cancel().catch(() => {});
     throw new TransportError('first_byte_timeout');
   }
   if (attempt.failure !== undefined) throw attempt.failure;

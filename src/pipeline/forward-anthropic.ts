@@ -47,7 +47,7 @@ export async function forwardAnthropic(
       }
     }
     plan.onEnd({ outcome: 'complete' });
-    return { firstByteAt, response: new Response(bytes, { status: response.status, headers }) };
+    return { firstByteAt, reply: { status: response.status, body: bytes, headers } };
   }
   /** Whether the final usage (`message_delta`) came: without it the record is an estimate. */
   let finalUsage = false;
@@ -84,7 +84,7 @@ export async function forwardAnthropic(
   });
   return {
     firstByteAt,
-    response: new Response(stream, { status: 200, headers: sseHeaders }),
+    reply: { status: 200, body: stream, headers: sseHeaders },
     first: stream.first,
   };
 }

@@ -67,10 +67,11 @@ export async function forwardOpenAI(
     plan.onEnd({ outcome: 'complete' });
     return {
       firstByteAt,
-      response: new Response(bytes, {
+      reply: {
         status: response.status,
+        body: bytes,
         headers: { 'content-type': response.header('content-type') ?? 'application/json' },
-      }),
+      },
     };
   }
   const stream = openaiStream(response.reader(), {
@@ -86,7 +87,7 @@ export async function forwardOpenAI(
   });
   return {
     firstByteAt,
-    response: new Response(stream, { status: 200, headers: sseHeaders }),
+    reply: { status: 200, body: stream, headers: sseHeaders },
     first: stream.first,
   };
 }

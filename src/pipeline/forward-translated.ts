@@ -9,7 +9,7 @@ import type {
 import { sseHeaders } from '../sse/serialize';
 import { usageFromOpenAI } from '../usage/usage';
 import type { UpstreamAdapter } from './dispatch';
-import type { ForwardPlan, ForwardResult } from './plan';
+import { jsonReply, type ForwardPlan, type ForwardResult } from './plan';
 import { translatedStream } from './translated-stream';
 import type { Transport, UpstreamResponse } from './transport';
 import { unreadableReply, upstreamHttpError } from './upstream-errors';
@@ -74,7 +74,7 @@ async function countTokens(
     tokens = counter.read(await readJson(response, target));
   }
   plan.onEnd({ outcome: 'complete' });
-  return { firstByteAt, response: Response.json({ input_tokens: tokens }) };
+  return { firstByteAt, reply: jsonReply({ input_tokens: tokens }) };
 }
 
 export function forwardTranslated(
@@ -104,7 +104,7 @@ export function forwardTranslated(
       const completion = upstream.response(await readJson(response, target), target);
       plan.onUsage(usageFromOpenAI(completion.usage));
       plan.onEnd({ outcome: 'complete' });
-      return { firstByteAt, response: Response.json(inbound.response(completion)) };
+      return { firstByteAt, reply: jsonReply(inbound.response(completion)) };
     }
     const body = translatedStream(
       response.reader(),
@@ -119,7 +119,7 @@ export function forwardTranslated(
     );
     return {
       firstByteAt,
-      response: new Response(body, { status: 200, headers: sseHeaders }),
+      reply: { status: 200, body, headers: sseHeaders },
       first: body.first,
     };
   };

@@ -47,8 +47,27 @@ export interface StreamMeter {
   events: number;
 }
 
+/**
+ * A reply as the pipeline hands it back: inference adds its own headers and makes the one
+ * Response from it. (On Node, a Response whose headers are set after the fact becomes a
+ * Headers object the adapter then sorts and copies out again: about 3 % of a request's CPU and
+ * 5 KB of its garbage.)
+ */
+export interface Reply {
+  status: number;
+  body: Uint8Array<ArrayBuffer> | string | ReadableStream<Uint8Array>;
+  headers: Readonly<Record<string, string>>;
+}
+
+const jsonHeaders = { 'content-type': 'application/json' } as const;
+
+/** A JSON reply, as Response.json would make it. */
+export function jsonReply(value: unknown, status = 200): Reply {
+  return { status, body: JSON.stringify(value), headers: jsonHeaders };
+}
+
 export interface ForwardResult {
-  response: Response;
+  reply: Reply;
   firstByteAt: number;
   /** A streamed reply's: when its first chunk is in (see ReplyStream.first). */
   first?: Promise<boolean>;

@@ -32,6 +32,19 @@ export interface SettledReservation extends Reservation {
 /** Attempts before a request that keeps losing the race for fresh permits is refused anyway. */
 const MAX_ATTEMPTS = 20;
 
+/** The header names per dimension, made once (a name built per reply is garbage per reply). */
+const rateLimitHeaders = (['requests', 'tokens'] as const).map(
+  (kind) =>
+    [
+      kind,
+      {
+        limit: `x-ratelimit-limit-${kind}`,
+        remaining: `x-ratelimit-remaining-${kind}`,
+        reset: `x-ratelimit-reset-${kind}`,
+      },
+    ] as const,
+);
+
 /**
  * The hot-path side of rate limits and budgets in one serving process. A request is admitted
  * synchronously when local leases cover it; only when one runs dry does it wait for the
@@ -219,37 +232,40 @@ export class Limiter {
   }
 
   /**
-   * OpenAI's x-ratelimit-* headers for a limited key: for requests and tokens, the tighter of
+   * Adds OpenAI's x-ratelimit-* headers for a limited key to `into`: for requests and tokens, the tighter of
    * the key's and its team's limits. Remaining is this process's view (what the authority last
    * said it had left, plus the local leases), so it is approximate across processes.
    */
-  headers(key: KeyPolicy): Record<string, string> | undefined {
-    if (key.counters.length === 0) return undefined;
+  headers(key: KeyPolicy, into: Record<string, string> = {}): Record<string, string> {
+    if (key.counters.length === 0) return into;
     const now = this.now();
-    let headers: Record<string, string> | undefined;
-    for (const kind of ['requests', 'tokens'] as const) {
-      let best: { limit: number; remaining: number; resetMs: number } | undefined;
+    for (const [kind, names] of rateLimitHeaders) {
+      let found = false;
+      let limit = 0;
+      let remaining = 0;
+      let resetMs = 0;
       for (const spec of key.counters) {
         if (spec.dimension !== kind) continue;
         const counter = this.counters.get(spec.id);
-        const remaining =
+        const left =
           counter === undefined
             ? spec.limit
             : Math.min(
                 spec.limit,
                 Math.max(0, (counter.authorityRemaining ?? spec.limit) + counter.unspent(now)),
               );
-        const resetMs = counter === undefined ? 0 : Math.max(0, counter.resetAt - now);
-        if (best === undefined || remaining < best.remaining)
-          best = { limit: spec.limit, remaining, resetMs };
+        if (found && left >= remaining) continue;
+        found = true;
+        limit = spec.limit;
+        remaining = left;
+        resetMs = counter === undefined ? 0 : Math.max(0, counter.resetAt - now);
       }
-      if (best === undefined) continue;
-      headers ??= {};
-      headers[`x-ratelimit-limit-${kind}`] = String(best.limit);
-      headers[`x-ratelimit-remaining-${kind}`] = String(Math.floor(best.remaining));
-      headers[`x-ratelimit-reset-${kind}`] = formatDuration(best.resetMs);
+      if (!found) continue;
+      into[names.limit] = String(limit);
+      into[names.remaining] = String(Math.floor(remaining));
+      into[names.reset] = formatDuration(resetMs);
     }
-    return headers;
+    return into;
   }
 
   /** The authority wants this counter's leases back (another process needs what they hold). */

@@ -233,7 +233,7 @@ async function run(kind: ProviderKind, inbound: (typeof inbounds)[number], c: Ca
   const format = inbound.spec.format;
   let text: string;
   try {
-    const { response } = await dispatch(
+    const { reply } = await dispatch(
       route,
       {
         inbound: format,
@@ -250,7 +250,7 @@ async function run(kind: ProviderKind, inbound: (typeof inbounds)[number], c: Ca
       },
       { transport, health: new HealthRegistry(config), totalMs: 5000 },
     );
-    text = await response.text();
+    text = await new Response(reply.body, reply).text();
   } catch (err) {
     expect(err).toBeInstanceOf(GatewayError);
     text = await renderError(format, err as GatewayError).text();
@@ -330,7 +330,7 @@ describe('the built-in mock row', () => {
     if (!route) throw new Error('mock');
     for (const stream of [false, true]) {
       const body = { ...inbound.request('m-mock', stream), tools: undefined };
-      const { response } = await dispatch(
+      const { reply: served } = await dispatch(
         route,
         {
           inbound: inbound.spec.format,
@@ -351,7 +351,12 @@ describe('the built-in mock row', () => {
           totalMs: 5000,
         },
       );
-      const reply = read(inbound.spec.format, stream, await response.text(), false);
+      const reply = read(
+        inbound.spec.format,
+        stream,
+        await new Response(served.body, served).text(),
+        false,
+      );
       expect(reply).toMatchObject({ text: MOCK_REPLY, finish: 'stop', error: undefined });
     }
   });
