@@ -40,6 +40,25 @@ export default tseslint.config(
     },
   },
   {
+    // The code every request runs (start-up tables, admin and the mocks are left out).
+    files: [
+      'src/{http,pipeline,policy,providers/translators,sse,usage,util}/**/*.ts',
+      'node-adapter/**/*.ts',
+      'worker/*.ts',
+    ],
+    ignores: ['**/*.test.ts', '**/test-*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ObjectExpression > SpreadElement:first-child ~ *',
+          message:
+            'V8 pretenures a spread followed by more properties (see src/util/merged.ts): put the spread last, or use merged().',
+        },
+      ],
+    },
+  },
+  {
     files: ['src/**/*.ts'],
     ignores: ['src/**/*.test.ts', 'src/**/test-*.ts'],
     rules: {

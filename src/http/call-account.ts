@@ -10,6 +10,7 @@ import { costOf } from '../usage/cost';
 import type { UsageRecord } from '../usage/record';
 import type { TokenUsage } from '../usage/usage';
 import { streamFailure } from './inbound';
+import { merged } from '../util/merged';
 
 const NO_USAGE: TokenUsage = {
   inputTokens: 0,
@@ -108,7 +109,7 @@ export class CallAccount {
     const output = this.streamed
       ? Math.min(this.meter.events, this.tokens.output)
       : this.tokens.output;
-    return { ...NO_USAGE, inputTokens: this.tokens.input, outputTokens: output };
+    return merged(NO_USAGE, { inputTokens: this.tokens.input, outputTokens: output });
   }
 
   private finish(

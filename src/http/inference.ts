@@ -77,13 +77,13 @@ export function inference(deps: AppDeps, inbound: InboundSpec) {
       const waiting = account.served(target, firstByteAt);
       if (waiting !== undefined) await waiting;
       const headers: Record<string, string> = {
-        ...reply.headers,
         'x-request-id': requestId,
         'x-vidai-provider': target.provider.id,
         'x-vidai-model': target.model,
         'x-vidai-attempts': String(attempts),
       };
       deps.limiter.headers(key, headers);
+      for (const name in reply.headers) headers[name] = reply.headers[name]!;
       // Every header in the Response's init, none set after: see Reply.
       c.set('labelled', true);
       return new Response(reply.body, { status: reply.status, headers });

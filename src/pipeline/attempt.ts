@@ -4,6 +4,7 @@ import type { ForwardPlan, ForwardResult } from './plan';
 import { Cancel } from './cancel';
 import type { Deadline } from './timeouts';
 import { TransportError, type Transport } from './transport';
+import { merged } from '../util/merged';
 
 /**
  * One try of one target. Until it is committed — until the first byte of its reply is ready
@@ -35,9 +36,11 @@ export class Attempt {
   planFor(timeouts: RouteTimeouts): ForwardPlan {
     const plan = this.plan;
     const params = this.target.params;
-    const body = params === undefined ? plan.body : { ...plan.body, ...params };
-    return {
-      ...plan,
+    const body = params === undefined ? plan.body : merged(plan.body, params);
+    const own: Pick<
+      ForwardPlan,
+      'body' | 'raw' | 'signal' | 'timeoutMs' | 'onUsage' | 'onEnd' | 'streamErrorEvent'
+    > = {
       body,
       raw: params === undefined ? plan.raw : JSON.stringify(body),
       signal: this.signal,
@@ -49,7 +52,7 @@ export class Attempt {
           // Recorded as the caller is told it (streamErrorEvent): a deadline cut is a timeout.
           const told: StreamEnd =
             end.outcome === 'error'
-              ? { ...end, error: this.deadline.explain(end.error, this.target.provider.id) }
+              ? merged(end, { error: this.deadline.explain(end.error, this.target.provider.id) })
               : end;
           this.onFinished(told);
           // A promise here holds back the reply's last bytes (see ForwardPlan.onEnd).
@@ -61,18 +64,20 @@ export class Attempt {
         return plan.streamErrorEvent(shown, providerId);
       },
     };
+    return merged(plan, own);
   }
 
   /** The transport the adapter sees: the route's timeouts and this attempt's signal, whatever it asks. */
   transportFor(base: Transport, timeouts: RouteTimeouts): Transport {
     return (req) =>
-      base({
-        ...req,
-        signal: this.signal,
-        connectTimeoutMs: timeouts.connectMs,
-        firstByteTimeoutMs: timeouts.firstByteMs,
-        idleTimeoutMs: timeouts.idleMs,
-      });
+      base(
+        merged(req, {
+          signal: this.signal,
+          connectTimeoutMs: timeouts.connectMs,
+          firstByteTimeoutMs: timeouts.firstByteMs,
+          idleTimeoutMs: timeouts.idleMs,
+        }),
+      );
   }
 
   commit(): void {

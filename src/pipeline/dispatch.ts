@@ -21,6 +21,7 @@ import { orderTargets } from './strategy';
 import { Deadline } from './timeouts';
 import { TransportError, type Transport } from './transport';
 import { asGatewayError } from './upstream-errors';
+import { merged } from '../util/merged';
 
 /** The built-in mock answers in-process, through the same Transport interface as a network upstream. */
 const builtinTransports = { 'mock-openai': fetchTransport(createMockOpenAI()) };
@@ -117,7 +118,7 @@ export async function dispatch(
         if (!breaker.tryAcquire()) break;
         attempts++;
         const tried = await tryTarget(route, target, plan, ctx, deadline);
-        if (tried.ok) return { ...tried.result, target, attempts };
+        if (tried.ok) return { target, attempts, ...tried.result };
         last = { error: tried.error, target };
         const kind = classifyFailure(tried.error);
         if (kind === 'final') break targets;
@@ -234,7 +235,7 @@ function withAttempts(err: unknown, attempts: number): unknown {
     status: error.status,
     upstreamStatus: error.upstreamStatus,
     retryAfterMs: error.retryAfterMs,
-    headers: { ...error.headers, 'x-vidai-attempts': String(attempts) },
+    headers: merged(error.headers, { 'x-vidai-attempts': String(attempts) }),
     cause: error.cause,
   });
 }

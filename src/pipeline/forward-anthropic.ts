@@ -8,6 +8,7 @@ import type { ForwardPlan, ForwardResult } from './plan';
 import type { Transport } from './transport';
 import { MAYBE_ERROR, reportedUpstreamError, upstreamStreamError } from './upstream-errors';
 import { send } from './forward-translated';
+import { merged } from '../util/merged';
 
 const paths = { chat: '/messages', count_tokens: '/messages/count_tokens' } as const;
 
@@ -30,7 +31,7 @@ export async function forwardAnthropic(
 ): Promise<ForwardResult> {
   if (plan.op === 'embeddings') throw new Error('no embeddings route speaks Anthropic');
   const patched = plan.body.model !== target.model;
-  const body = patched ? JSON.stringify({ ...plan.body, model: target.model }) : plan.raw;
+  const body = patched ? JSON.stringify(merged(plan.body, { model: target.model })) : plan.raw;
   const call = { url: target.provider.baseUrl + paths[plan.op], headers: plan.clientHeaders, body };
   const response = await send(transport, target, plan, call, plan.stream);
   const firstByteAt = Date.now();

@@ -7,6 +7,7 @@ import { openaiStream, type StreamEnd } from './openai-stream';
 import type { Transport } from './transport';
 import { reportedUpstreamError, upstreamHttpError, upstreamStreamError } from './upstream-errors';
 import type { ForwardPlan, ForwardResult } from './plan';
+import { merged } from '../util/merged';
 
 const paths = { chat: '/chat/completions', embeddings: '/embeddings' } as const;
 const utf8 = new TextDecoder();
@@ -30,21 +31,20 @@ export async function forwardOpenAI(
   if (plan.stream && plan.op === 'chat' && target.provider.row.streamUsage === 'stream_options') {
     const options = plan.body.stream_options;
     if (!isObject(options) || options.include_usage !== true) {
-      const include = { ...(isObject(options) ? options : {}), include_usage: true };
-      patch = { ...patch, stream_options: include };
+      const include = merged(isObject(options) ? options : {}, { include_usage: true });
+      patch = merged(patch ?? {}, { stream_options: include });
       dropUsageChunk = true;
     }
   }
   const response = await transport({
     url: target.provider.url(paths[plan.op], target.model),
     method: 'POST',
-    headers: {
-      ...target.provider.headers,
+    headers: merged(target.provider.headers, {
       'content-type': 'application/json',
       accept: plan.stream ? 'text/event-stream' : 'application/json',
-    },
+    }),
     // The body is copied only when it must change (the plan's is reused by retries).
-    body: patch === undefined ? plan.raw : JSON.stringify({ ...plan.body, ...patch }),
+    body: patch === undefined ? plan.raw : JSON.stringify(merged(plan.body, patch)),
     signal: plan.signal,
     firstByteTimeoutMs: plan.timeoutMs,
     idleTimeoutMs: plan.timeoutMs,

@@ -13,6 +13,7 @@ import { jsonReply, type ForwardPlan, type ForwardResult } from './plan';
 import { translatedStream } from './translated-stream';
 import type { Transport, UpstreamResponse } from './transport';
 import { unreadableReply, upstreamHttpError } from './upstream-errors';
+import { merged } from '../util/merged';
 
 /**
  * A caller's API reaching an upstream of another wire format: the inbound translator maps the
@@ -30,12 +31,10 @@ export async function send(
   const response = await transport({
     url: call.url,
     method: 'POST',
-    headers: {
-      ...target.provider.headers,
-      ...call.headers,
+    headers: Object.assign({}, target.provider.headers, call.headers, {
       'content-type': 'application/json',
       accept: stream ? 'text/event-stream' : 'application/json',
-    },
+    }),
     body: call.body,
     signal: plan.signal,
     firstByteTimeoutMs: plan.timeoutMs,
@@ -63,7 +62,7 @@ async function countTokens(
   plan: ForwardPlan,
   upstream: UpstreamTranslator,
 ): Promise<ForwardResult> {
-  const hub = { ...plan.body, model: target.model };
+  const hub = merged(plan.body, { model: target.model });
   const counter = upstream.countTokens;
   let tokens: number;
   let firstByteAt = Date.now();
@@ -90,7 +89,7 @@ export function forwardTranslated(
     }
     const hub = inbound.request(plan.body);
     if (plan.op === 'count_tokens') {
-      return countTokens(transport, target, { ...plan, body: hub }, upstream);
+      return countTokens(transport, target, merged(plan, { body: hub }), upstream);
     }
     const response = await send(
       transport,

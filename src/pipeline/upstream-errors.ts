@@ -3,6 +3,7 @@ import { isObject } from '../util/json';
 import { StreamCutError, UnreadableEventError } from './passthrough-stream';
 import { MAX_EVENT_CHARS, SseEventTooLargeError } from '../sse/parser';
 import { TransportError, type UpstreamResponse } from './transport';
+import { merged } from '../util/merged';
 
 /**
  * Upstream failures become GatewayErrors here, and only here. Upstream bodies are mapped, never
@@ -93,13 +94,13 @@ function upstreamStatusError(
   const upstream = { upstreamStatus: status, retryAfterMs };
   if (status === 429) {
     const retryAfter = retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000);
+    // A fresh object: a GatewayError's headers are added to later (the key's rate-limit headers).
+    const headers: Record<string, string> =
+      retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) };
     return new GatewayError(
       'upstream_rate_limited',
       `Provider "${providerId}" is rate limiting requests${said}`,
-      {
-        ...upstream,
-        headers: retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
-      },
+      merged(upstream, { headers }),
     );
   }
   if (status === 401 || status === 403) {
@@ -124,10 +125,7 @@ function upstreamStatusError(
     return new GatewayError(
       'upstream_invalid_request',
       `Provider "${providerId}" rejected the request${said}`,
-      {
-        ...upstream,
-        status,
-      },
+      merged(upstream, { status }),
     );
   }
   return new GatewayError(

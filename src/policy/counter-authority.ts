@@ -12,6 +12,7 @@ import {
 } from './counters';
 import { SpendCounter } from './spend-counter';
 import { WindowCounter } from './window-counter';
+import { merged } from '../util/merged';
 
 /**
  * The counter authority: the one place that decides how many requests, tokens and dollars each
@@ -273,7 +274,7 @@ export class CounterAuthority {
       if (amount <= 0) return nothing(demand, available, resetMs);
       const lease = ++this.lastLease;
       spend.grant(lease, holder, amount, now);
-      return { ...nothing(demand, available - amount, resetMs), lease, amount };
+      return merged(nothing(demand, available - amount, resetMs), { lease, amount });
     }
     let window = this.windows.get(demand.counter);
     if (window === undefined) this.windows.set(demand.counter, (window = new WindowCounter()));
@@ -290,7 +291,7 @@ export class CounterAuthority {
     if (amount <= 0) return nothing(demand, available, window.resetMs(now));
     const lease = ++this.lastLease;
     window.grant(lease, holder, amount, now);
-    return { ...nothing(demand, available - amount, window.resetMs(now)), lease, amount };
+    return merged(nothing(demand, available - amount, window.resetMs(now)), { lease, amount });
   }
 }
 
@@ -312,5 +313,5 @@ function refusal(
   resetMs: number,
   retryAfterMs: number | null,
 ): Grant {
-  return { ...nothing(demand, remaining, resetMs), refused: true, retryAfterMs };
+  return merged(nothing(demand, remaining, resetMs), { refused: true, retryAfterMs });
 }

@@ -227,7 +227,7 @@ export class Limiter {
       const counter = this.counters.get(reservation.counter);
       const settledLocally =
         counter === undefined ? 0 : counter.settle(reservation.lease, real - reservation.amount);
-      return { ...reservation, settledLocally };
+      return { settledLocally, ...reservation };
     });
   }
 

@@ -9,6 +9,7 @@ import { formatSseEvent } from '../../sse/serialize';
 import { isObject, type JsonObject } from '../../util/json';
 import type { ChatChunk, ChatCompletion } from './hub';
 import type { InboundTranslator, StreamDecoder, UpstreamTranslator } from './translator';
+import { merged } from '../../util/merged';
 
 /**
  * The OpenAI wire format on either side of a translation. The hub is OpenAI's format, so this
@@ -52,7 +53,7 @@ class OpenAIDecoder implements StreamDecoder {
 
 export const openaiUpstream: UpstreamTranslator = {
   request(hub, target, stream) {
-    const body: JsonObject = { ...hub, model: target.model };
+    const body: JsonObject = merged(hub, { model: target.model });
     const field = target.provider.row.maxTokensField ?? 'max_tokens';
     if (field !== 'max_tokens' && body.max_tokens !== undefined) {
       body[field] = body.max_tokens;
@@ -89,7 +90,7 @@ export const openaiInbound: InboundTranslator = {
         if (chunk.choices.length === 0)
           return includeUsage ? formatSseEvent(JSON.stringify(chunk)) : '';
         const { usage: _usage, ...rest } = chunk;
-        return formatSseEvent(JSON.stringify(includeUsage ? { ...rest, usage: null } : rest));
+        return formatSseEvent(JSON.stringify(includeUsage ? merged(rest, { usage: null }) : rest));
       },
       end: () => formatSseEvent('[DONE]'),
     };
