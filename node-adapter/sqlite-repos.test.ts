@@ -76,3 +76,9 @@ test('rowInserter writes rows that drizzle reads back unchanged, column encoding
     [1, 0],
   ]);
 });
+
+test('rowInserter refuses a row missing a field, as drizzle does, instead of storing NULL', () => {
+  const insert = rowInserter<UsageRecord>(sqlite, usageRecords, ['id']);
+  const { ttfbMs: _dropped, ...partial } = record({ requestId: 'inserter_3' });
+  expect(() => insert(partial as UsageRecord)).toThrow(/no value for "ttfbMs"/);
+});

@@ -93,7 +93,10 @@ export function rowInserter<Row extends object>(
     const params = new Array<unknown>(fields.length);
     for (let i = 0; i < fields.length; i++) {
       const field = fields[i]!;
-      params[i] = field.encoder.mapToDriverValue(values[field.name]);
+      const value = values[field.name];
+      // As drizzle's own run: a missing field is an error, never a silent NULL.
+      if (value === undefined) throw new Error(`rowInserter: no value for "${field.name}"`);
+      params[i] = field.encoder.mapToDriverValue(value);
     }
     statement.run(params);
   };

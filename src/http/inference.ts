@@ -9,6 +9,8 @@ import { CallAccount } from './call-account';
 import type { InboundSpec } from './inbound';
 import { resolveRoute } from './resolve-route';
 
+const nullBodyStatus = new Set([204, 205, 304]);
+
 /**
  * Serves one model call for any inbound API: read, authorize the model, admit against the key's
  * limits, dispatch, account for it, label the reply. Every response of a limited key carries
@@ -76,17 +78,18 @@ export function inference(deps: AppDeps, inbound: InboundSpec) {
       // bytes of a stream do (onEnd); usually it already is.
       const waiting = account.served(target, firstByteAt);
       if (waiting !== undefined) await waiting;
-      const headers: Record<string, string> = {
-        'x-request-id': requestId,
-        'x-vidai-provider': target.provider.id,
-        'x-vidai-model': target.model,
-        'x-vidai-attempts': String(attempts),
-      };
-      deps.limiter.headers(key, headers);
+      // Every header in the Response's init, none set after (see Reply); Vidai's own win.
+      const headers: Record<string, string> = {};
       for (const name in reply.headers) headers[name] = reply.headers[name]!;
-      // Every header in the Response's init, none set after: see Reply.
+      headers['x-request-id'] = requestId;
+      headers['x-vidai-provider'] = target.provider.id;
+      headers['x-vidai-model'] = target.model;
+      headers['x-vidai-attempts'] = String(attempts);
+      deps.limiter.headers(key, headers);
       c.set('labelled', true);
-      return new Response(reply.body, { status: reply.status, headers });
+      // A 204, 205 or 304 carries no body (a Response with one throws on Workers).
+      const body = nullBodyStatus.has(reply.status) ? null : reply.body;
+      return new Response(body, { status: reply.status, headers });
     } catch (err) {
       const error = toGatewayError(err);
       account.failed(error);
