@@ -14,27 +14,46 @@ export interface JsonBody {
  */
 export const MAX_JSON_DEPTH = 128;
 
+/** What one pass over a parsed body's text found wrong with its shape, if anything. */
+export type ShapeFault = { kind: 'too_deep' } | { kind: 'duplicate_key'; key: string };
+
 /**
- * Whether `raw` (valid JSON) nests objects/arrays deeper than `limit`. One pass over the
- * structure; strings are skipped with indexOf, so a large inline image costs almost nothing.
+ * One pass over `raw` (valid JSON): does it nest objects/arrays deeper than `limit`, or give a
+ * top-level key twice? JSON.parse keeps the last of two keys, but a passthrough sends the text
+ * itself, so an upstream that reads the first `model` would serve one the key's policy never
+ * checked. Strings are skipped with indexOf, so a large inline image costs almost nothing.
  */
-export function nestedDeeperThan(raw: string, limit: number): boolean {
+export function shapeFault(raw: string, limit: number): ShapeFault | undefined {
   let depth = 0;
+  let expectKey = false;
+  let keys: Set<string> | undefined;
   for (let i = 0; i < raw.length; i++) {
     const ch = raw.charCodeAt(i);
     if (ch === 34 /* " */) {
+      const start = i;
       for (;;) {
         i = raw.indexOf('"', i + 1);
-        if (i === -1) return false;
+        if (i === -1) return undefined;
         let backslashes = 0;
         while (raw.charCodeAt(i - 1 - backslashes) === 92) backslashes++;
         if (backslashes % 2 === 0) break;
       }
+      if (depth === 1 && expectKey) {
+        expectKey = false;
+        // An escaped key ("\\u006dodel") is the same key to JSON.parse: compare it decoded.
+        const text = raw.slice(start + 1, i);
+        const key = text.includes('\\') ? (JSON.parse(raw.slice(start, i + 1)) as string) : text;
+        keys ??= new Set();
+        if (keys.has(key)) return { kind: 'duplicate_key', key };
+        keys.add(key);
+      }
     } else if (ch === 123 /* { */ || ch === 91 /* [ */) {
-      if (++depth > limit) return true;
+      if (++depth > limit) return { kind: 'too_deep' };
+      expectKey = depth === 1 && ch === 123;
     } else if (ch === 125 /* } */ || ch === 93 /* ] */) depth--;
+    else if (ch === 44 /* , */ && depth === 1) expectKey = true;
   }
-  return false;
+  return undefined;
 }
 
 function tooLarge(limit: number): GatewayError {
@@ -128,10 +147,22 @@ function parseJsonBody(raw: string): JsonBody {
   }
   if (!isObject(json))
     throw new GatewayError('invalid_request', 'The request body must be a JSON object.');
-  if (nestedDeeperThan(raw, MAX_JSON_DEPTH)) {
+  const fault = shapeFault(raw, MAX_JSON_DEPTH);
+  if (fault?.kind === 'too_deep') {
     throw new GatewayError(
       'invalid_request',
       `The request body is nested more than ${MAX_JSON_DEPTH} levels deep.`,
+    );
+  }
+  if (fault?.kind === 'duplicate_key') {
+    // The key is echoed only when it looks like a parameter name (it is the caller's text).
+    const named = /^[A-Za-z0-9_.-]{1,64}$/.test(fault.key);
+    throw new GatewayError(
+      'invalid_request',
+      named
+        ? `The request body gives '${fault.key}' more than once.`
+        : 'The request body gives a top-level key more than once.',
+      named ? { param: fault.key } : {},
     );
   }
   return { raw, json };

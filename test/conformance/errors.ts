@@ -118,6 +118,33 @@ export function errorsSuite(h: Harness): void {
       });
     });
 
+    // The passthrough forwards the text: an upstream reading the first `model` would serve one
+    // the key's policy never saw (JSON.parse, and so Vidai, keeps the last).
+    it('400 for a top-level key given twice, escaped or not, so no model slips past a key', async () => {
+      const narrow = await h.createKey({ name: 'one-model', models: ['demo'] });
+      const messages = JSON.stringify([{ role: 'user', content: PROMPT }]);
+      for (const body of [
+        `{"model":"gpt-test","model":"demo","messages":${messages}}`,
+        `{"model":"gpt-test","messages":${messages},"\\u006dodel":"demo"}`,
+      ]) {
+        const refused = await post('/chat/completions', body, {
+          authorization: `Bearer ${narrow.key}`,
+        });
+        expect(refused).toMatchObject({
+          status: 400,
+          error: { code: 'invalid_request', param: 'model' },
+        });
+        expect(refused.error.message).not.toContain(PROMPT);
+      }
+      // A key repeated inside a value is the value's business; the same name at two levels is two keys.
+      const nested = await h.fetch(`${h.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${narrow.key}`, 'content-type': 'application/json' },
+        body: `{"model":"demo","metadata":{"model":"a","model":"b"},"messages":[{"role":"user","content":"x","content":"model"}]}`,
+      });
+      expect(nested.status).toBe(200);
+    });
+
     it('400 naming the field for a count that is not a safe positive integer', async () => {
       for (const [field, value] of [
         ['max_tokens', 1e308],
