@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { GatewayError } from '../src/errors/gateway-error';
@@ -24,7 +25,8 @@ export function refusedRequestFormat(rawPacket: unknown): InboundFormat {
 
 /**
  * Requests node:http refuses before the app sees them (headers too large, malformed HTTP) get
- * an answer in the API's error shape too, instead of Node's bare status line.
+ * an answer in the API's error shape too, instead of Node's bare status line, with a request id
+ * like every other reply (the request's own cannot be trusted to have been read).
  */
 export function answerClientErrors(server: Server): void {
   server.on(
@@ -38,7 +40,7 @@ export function answerClientErrors(server: Server): void {
       const body = JSON.stringify(errorBody(refusedRequestFormat(err.rawPacket), error));
       const reason = error.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
       socket.end(
-        `HTTP/1.1 ${error.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${error.status} ${reason}\r\nx-request-id: ${randomUUID()}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     },
   );

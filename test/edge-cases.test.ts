@@ -239,7 +239,9 @@ describe('admin input', () => {
 });
 
 /** Sends raw bytes on a fresh connection and reads the reply until the server closes it. */
-function raw(request: string): Promise<{ status: number; body: unknown }> {
+function raw(
+  request: string,
+): Promise<{ status: number; body: unknown; headers: Record<string, string> }> {
   return new Promise((resolve, reject) => {
     const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1', () =>
       socket.end(request),
@@ -249,7 +251,18 @@ function raw(request: string): Promise<{ status: number; body: unknown }> {
     socket.on('error', reject);
     socket.on('close', () => {
       const [head = '', body = ''] = reply.split('\r\n\r\n');
-      resolve({ status: Number(head.split(' ')[1]), body: JSON.parse(body) as unknown });
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers = Object.fromEntries(
+        lines.map((line) => [
+          line.slice(0, line.indexOf(':')).toLowerCase(),
+          line.slice(line.indexOf(':') + 1).trim(),
+        ]),
+      );
+      resolve({
+        status: Number(statusLine.split(' ')[1]),
+        body: JSON.parse(body) as unknown,
+        headers,
+      });
     });
   });
 }
@@ -268,6 +281,7 @@ describe('requests node:http refuses before routing', () => {
           type: 'error',
           error: { type: 'request_too_large', message: 'The request headers are too large.' },
         },
+        headers: expect.objectContaining({ 'x-request-id': expect.any(String) }) as unknown,
       });
       expect(await raw(badHeader(path))).toMatchObject({
         status: 400,
@@ -285,6 +299,11 @@ describe('requests node:http refuses before routing', () => {
       const bad = await raw(badHeader(path));
       expect(bad).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
       assertMatchesSpec('ErrorResponse', bad.body);
+      // Labelled like every other reply, each with its own id.
+      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+      expect(big.headers['x-request-id']).toMatch(uuid);
+      expect(bad.headers['x-request-id']).toMatch(uuid);
+      expect(bad.headers['x-request-id']).not.toBe(big.headers['x-request-id']);
     },
   );
 });
