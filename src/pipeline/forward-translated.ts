@@ -31,10 +31,13 @@ export async function send(
   const response = await transport({
     url: call.url,
     method: 'POST',
-    headers: Object.assign({}, target.provider.headers, call.headers, {
-      'content-type': 'application/json',
-      accept: stream ? 'text/event-stream' : 'application/json',
-    }),
+    headers: merged(
+      target.provider.headers,
+      merged(call.headers ?? {}, {
+        'content-type': 'application/json',
+        accept: stream ? 'text/event-stream' : 'application/json',
+      }),
+    ),
     body: call.body,
     signal: plan.signal,
     firstByteTimeoutMs: plan.timeoutMs,
