@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cancel } from '../src/pipeline/cancel';
 import { createMockOpenAI } from '../src/providers/mock/mock-openai';
-import { TransportError, type ChunkReader, type UpstreamRequest } from '../src/pipeline/transport';
+import {
+  TransportError,
+  type ChunkReader,
+  type ChunkSource,
+  type UpstreamRequest,
+} from '../src/pipeline/transport';
 import { startUnacceptingServer, type UnacceptingServer } from '../test/mocks/unaccepting-server';
 import { startUpstream, type UpstreamServer } from '../test/mocks/upstream-server';
 import { undiciTransport } from './undici-transport';
@@ -77,6 +82,41 @@ async function failure(promise: Promise<unknown>): Promise<TransportError> {
   return err as TransportError;
 }
 
+/** A pushed body read like a reader: paused while it holds a chunk nobody has read yet. */
+function readerOf(source: ChunkSource): ChunkReader {
+  const held: Uint8Array[] = [];
+  let ended = false;
+  let failed: unknown;
+  let wake = () => {};
+  let pause = () => {};
+  const hold = (chunk: Uint8Array) => {
+    held.push(chunk);
+    pause();
+    wake();
+  };
+  const flow = source({
+    data: hold,
+    end: () => ((ended = true), wake()),
+    error: (err) => ((failed = err), wake()),
+  });
+  pause = () => flow.pause();
+  if (held.length > 0) flow.pause();
+  return {
+    async read() {
+      while (held.length === 0 && !ended && failed === undefined)
+        await new Promise<void>((resolve) => (wake = resolve));
+      const chunk = held.shift();
+      if (chunk !== undefined) {
+        if (held.length === 0) flow.resume();
+        return { done: false, value: chunk };
+      }
+      if (failed !== undefined) throw failed;
+      return { done: true, value: undefined };
+    },
+    cancel: async () => flow.cancel(),
+  };
+}
+
 async function readAll(reader: ChunkReader): Promise<string> {
   const decoder = new TextDecoder();
   let text = '';
@@ -117,7 +157,7 @@ describe('undiciTransport replies', () => {
   it('streams a body chunk by chunk to its end', async () => {
     const res = await call(`${upstream.url}/v1/chat/completions`, chat(true));
     expect(res.header('content-type')).toContain('text/event-stream');
-    const text = await readAll(res.reader());
+    const text = await readAll(readerOf(res.stream));
     expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
   });
 
@@ -143,7 +183,7 @@ describe('undiciTransport failures', () => {
     const whole = await call(url, { ...chat(true), idleTimeoutMs: 200 });
     expect((await failure(whole.bytes())).failure).toBe('idle_timeout');
     const streamed = await call(url, { ...chat(true), idleTimeoutMs: 200 });
-    expect((await failure(readAll(streamed.reader()))).failure).toBe('idle_timeout');
+    expect((await failure(readAll(readerOf(streamed.stream)))).failure).toBe('idle_timeout');
   });
 
   it('a connection reset before the reply or cut in the body: reset', async () => {
@@ -151,7 +191,7 @@ describe('undiciTransport failures', () => {
     expect((await failure(call(`${upstream.url}/v1/models`))).failure).toBe('reset');
     upstream.script({ cutAfterBytes: 600 });
     const res = await call(`${upstream.url}/v1/chat/completions`, chat(true));
-    expect((await failure(readAll(res.reader()))).failure).toBe('reset');
+    expect((await failure(readAll(readerOf(res.stream)))).failure).toBe('reset');
   });
 
   it('an abort before the reply fails the call at once and closes the upstream request', async () => {
@@ -170,7 +210,7 @@ describe('undiciTransport failures', () => {
     upstream.script({ stallAfterBytes: 600 });
     const signal = new Cancel();
     const res = await call(`${upstream.url}/v1/chat/completions`, { ...chat(true), signal });
-    const reader = res.reader();
+    const reader = readerOf(res.stream);
     expect((await reader.read()).done).toBe(false);
     signal.abort();
     expect((await failure(reader.read())).failure).toBe('aborted');
@@ -198,7 +238,7 @@ async function writerSettles(): Promise<void> {
 describe('undiciTransport back-pressure', () => {
   it('a stream read slowly holds the upstream back instead of buffering its whole body', async () => {
     const res = await call(`${firehose.url}/big`);
-    const reader = res.reader();
+    const reader = readerOf(res.stream);
     expect((await reader.read()).done).toBe(false);
     // Not reading: the upstream fills the socket buffers (a few MB) and must wait there.
     await writerSettles();
@@ -211,7 +251,7 @@ describe('undiciTransport back-pressure', () => {
 
   it('cancelling a stream cuts the upstream call', async () => {
     const res = await call(`${firehose.url}/big`);
-    const reader = res.reader();
+    const reader = readerOf(res.stream);
     await reader.read();
     await reader.cancel();
     await writerSettles();

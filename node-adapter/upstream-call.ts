@@ -1,14 +1,13 @@
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../src/pipeline/cancel';
+import { joinedBytes } from '../src/util/bytes';
 import {
   TransportError,
-  type ChunkReader,
+  type ChunkFlow,
+  type ChunkSink,
   type TransportFailure,
   type UpstreamResponse,
 } from '../src/pipeline/transport';
-
-type ChunkRead = ReadableStreamReadResult<Uint8Array>;
-const DONE: ChunkRead = { done: true, value: undefined };
 
 /** undici's error codes → what the pipeline needs to know. */
 export function toTransportError(err: unknown, otherwise: TransportFailure): TransportError {
@@ -33,13 +32,6 @@ export function toTransportError(err: unknown, otherwise: TransportFailure): Tra
   return new TransportError(failure, { cause: err });
 }
 
-/** Where the reply's body goes once the pipeline has asked for it (bytes or a stream). */
-interface BodySink {
-  data(chunk: Uint8Array): void;
-  end(): void;
-  error(err: TransportError): void;
-}
-
 type Controller = Dispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -47,7 +39,7 @@ type Headers = Record<string, string | string[] | undefined>;
  * One upstream call as undici's dispatch sees it. `head` settles with the status and headers
  * (or the failure before them). Body chunks that come before the pipeline asks for the body
  * (they can arrive with the headers) wait in `early`; then they go to the one sink: a buffer
- * for `bytes()`, or the reader of `reader()`, which pauses the upstream socket while it holds a chunk.
+ * for `bytes()`, or the pipeline's own for `stream`.
  * An abort of the caller's signal fails the call at once, whatever undici is doing.
  */
 export class UpstreamCall implements Dispatcher.DispatchHandler {
@@ -59,7 +51,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   private early: Uint8Array[] | undefined;
   private ended = false;
   private failed: TransportError | undefined;
-  private sink: BodySink | undefined;
+  private sink: ChunkSink | undefined;
   private readonly onAbort = () => this.abort();
 
   constructor(private readonly signal: CancelSignal | undefined) {
@@ -124,7 +116,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   /** Attaches the body's one reader, handing it what came early, then what is still to come. */
-  private attach(sink: BodySink): void {
+  private attach(sink: ChunkSink): void {
     if (this.sink !== undefined) throw new TypeError('the upstream body is already being read');
     this.sink = sink;
     const early = this.early;
@@ -142,7 +134,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
         return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
       },
       bytes: () => this.bytes(),
-      reader: () => this.reader(),
+      stream: (sink) => this.stream(sink),
       discard: () => {
         if (this.ended || this.failed !== undefined) return;
         this.failed = new TransportError('aborted');
@@ -153,86 +145,34 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
 
   private bytes(): Promise<Uint8Array<ArrayBuffer>> {
     return new Promise((resolve, reject) => {
-      const chunks: Uint8Array[] = [];
+      const chunks: Uint8Array<ArrayBuffer>[] = [];
       let size = 0;
       this.attach({
         data(chunk) {
-          chunks.push(chunk);
+          // A socket read's memory is its own: never shared, never reused by Node or undici.
+          chunks.push(chunk as Uint8Array<ArrayBuffer>);
           size += chunk.byteLength;
         },
-        end() {
-          const all = new Uint8Array(size);
-          let offset = 0;
-          for (const chunk of chunks) {
-            all.set(chunk, offset);
-            offset += chunk.byteLength;
-          }
-          resolve(all);
-        },
+        end: () => resolve(joinedBytes(chunks, size)),
         error: reject,
       });
     });
   }
 
   /**
-   * The body for one reader, holding at most what came while no read was waiting: from the
-   * first chunk held, the upstream socket is paused until a read takes it.
+   * The body pushed to the sink straight from undici's callbacks: no queue, no promise per
+   * chunk. Pausing pauses undici's parser, and with it the reads of the upstream socket.
    */
-  private reader(): ChunkReader {
-    const held: Uint8Array[] = [];
-    let ended = false;
-    let failed: TransportError | undefined;
-    let waiting:
-      { resolve(result: ChunkRead): void; reject(err: TransportError): void } | undefined;
-    let paused = false;
-    const take = () => {
-      const read = waiting;
-      waiting = undefined;
-      return read;
-    };
-    this.attach({
-      data: (chunk) => {
-        const read = take();
-        if (read !== undefined) return read.resolve({ done: false, value: chunk });
-        held.push(chunk);
-        if (!paused) {
-          paused = true;
-          this.controller?.pause();
-        }
-      },
-      end: () => {
-        ended = true;
-        take()?.resolve(DONE);
-      },
-      error: (err) => {
-        failed = err;
-        take()?.reject(err);
-      },
-    });
+  private stream(sink: ChunkSink): ChunkFlow {
+    this.attach(sink);
     return {
-      read: () => {
-        const chunk = held.shift();
-        if (chunk !== undefined) {
-          if (held.length === 0 && paused) {
-            paused = false;
-            this.controller?.resume();
-          }
-          return Promise.resolve({ done: false, value: chunk });
-        }
-        if (failed !== undefined) return Promise.reject(failed);
-        if (ended) return Promise.resolve(DONE);
-        return new Promise<ChunkRead>((resolve, reject) => (waiting = { resolve, reject }));
-      },
+      pause: () => this.controller?.pause(),
+      resume: () => this.controller?.resume(),
       cancel: () => {
-        held.length = 0;
-        ended = true;
-        take()?.resolve(DONE);
-        if (!this.ended && this.failed === undefined) {
-          this.failed = new TransportError('aborted');
-          this.release();
-          this.controller?.abort(this.failed);
-        }
-        return Promise.resolve();
+        if (this.ended || this.failed !== undefined) return;
+        this.failed = new TransportError('aborted');
+        this.release();
+        this.controller?.abort(this.failed);
       },
     };
   }

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -226,5 +228,75 @@ describe('SIGTERM', () => {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       expect(await gateway.stop('SIGTERM'), gateway.output()).toBe(0);
     }
+  });
+});
+
+describe('back-pressure', () => {
+  /** An OpenAI-format upstream that streams 1 KiB events as fast as its socket takes them. */
+  const BIG = 128 * 1024 * 1024;
+  let firehose: { url: string; server: Server; written: number; finished: boolean };
+  beforeAll(async () => {
+    const event = `data: ${JSON.stringify({
+      id: 'chatcmpl-1',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'upstream-model',
+      choices: [{ index: 0, delta: { content: 'x'.repeat(900) }, finish_reason: null }],
+    })}\n\n`;
+    const chunk = Buffer.from(event.repeat(64));
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const pump = () => {
+        while (firehose.written < BIG) {
+          firehose.written += chunk.byteLength;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end('data: [DONE]\n\n', () => (firehose.finished = true));
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    firehose = { url: `http://127.0.0.1:${port}`, server, written: 0, finished: false };
+  });
+  afterAll(() => {
+    firehose.server.closeAllConnections();
+    firehose.server.close();
+  });
+
+  it('a client that stops reading a stream holds the upstream back, instead of Vidai buffering it', async () => {
+    const gateway = await startGateway({
+      config: openaiUpstreamConfig(firehose.url, { timeoutMs: 60_000 }),
+      workers: 1,
+      env: { TEST_UPSTREAM_KEY: 'k' },
+    });
+    const { key } = await gateway.createKey({ name: 'slow', models: ['*'] });
+    const { port } = new URL(gateway.url);
+    const body = JSON.stringify({
+      model: 'gpt-test',
+      stream: true,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    const head = await new Promise<string>((resolve) =>
+      socket.once('data', (c: Buffer) => resolve(c.toString('latin1'))),
+    );
+    expect(head).toMatch(/^HTTP\/1\.1 200/);
+    socket.pause();
+    // Not reading: the socket buffers on the way (a few MB each) fill, and the upstream waits.
+    let last = -1;
+    while (firehose.written !== last && !firehose.finished) {
+      last = firehose.written;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(firehose.finished).toBe(false);
+    expect(firehose.written).toBeLessThan(BIG / 4);
+    socket.destroy();
+    await gateway.stop('SIGTERM');
   });
 });

@@ -6,6 +6,8 @@ import type { Deadline } from './timeouts';
 import { TransportError, type Transport } from './transport';
 import { merged } from '../util/merged';
 
+const CANCELLED: StreamEnd = { outcome: 'cancelled' };
+
 /**
  * One try of one target. Until it is committed — until the first byte of its reply is ready
  * for the caller — it is private: its usage and end reports are held back (a failed attempt's
@@ -50,10 +52,14 @@ export class Attempt {
         this.relay(() => {
           this.release();
           // Recorded as the caller is told it (streamErrorEvent): a deadline cut is a timeout.
+          // A caller gone mid-stream is a cancel, whichever reached the stream first: the
+          // client's cancel of its reader, or the upstream call the caller's going cut.
           const told: StreamEnd =
-            end.outcome === 'error'
-              ? merged(end, { error: this.deadline.explain(end.error, this.target.provider.id) })
-              : end;
+            end.outcome !== 'error'
+              ? end
+              : this.deadline.callerGone
+                ? CANCELLED
+                : merged(end, { error: this.deadline.explain(end.error, this.target.provider.id) });
           this.onFinished(told);
           // A promise here holds back the reply's last bytes (see ForwardPlan.onEnd).
           return plan.onEnd(told);

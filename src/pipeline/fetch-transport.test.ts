@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fetchTransport } from './fetch-transport';
-import { TransportError } from './transport';
+import { TransportError, type UpstreamResponse } from './transport';
 
 /** In-process handlers ignore the request's signal; the transport must not wait on them past a timeout. */
 const request = {
@@ -18,6 +18,13 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** What the streamed body's sink is told at its end: the failure, or 'ended'. */
+function streamFailure(response: UpstreamResponse): Promise<unknown> {
+  return new Promise((resolve) => {
+    response.stream({ data() {}, end: () => resolve('ended'), error: resolve });
+  });
+}
+
 describe('fetchTransport over a handler that ignores aborts', () => {
   it('gives up on the headers at the first-byte timeout', async () => {
     const transport = fetchTransport(() => new Promise<Response>(() => {}));
@@ -28,8 +35,7 @@ describe('fetchTransport over a handler that ignores aborts', () => {
 
   it('errors a silent body at the idle timeout', async () => {
     const transport = fetchTransport(async () => new Response(new ReadableStream({})));
-    const reader = (await transport(request)).reader();
-    const pending = reader.read().catch((err: unknown) => err);
+    const pending = streamFailure(await transport(request));
     await vi.advanceTimersByTimeAsync(500);
     const err = await pending;
     expect(err).toBeInstanceOf(TransportError);
@@ -39,8 +45,7 @@ describe('fetchTransport over a handler that ignores aborts', () => {
   it('errors the body when the caller aborts mid-stream', async () => {
     const caller = new AbortController();
     const transport = fetchTransport(async () => new Response(new ReadableStream({})));
-    const reader = (await transport({ ...request, signal: caller.signal })).reader();
-    const pending = reader.read().catch((err: unknown) => err);
+    const pending = streamFailure(await transport({ ...request, signal: caller.signal }));
     caller.abort();
     expect(await pending).toMatchObject({ failure: 'aborted' });
   });

@@ -1,9 +1,11 @@
 import {
+  readerSource,
   TransportError,
   type ChunkReader,
   type Transport,
   type TransportFailure,
 } from './transport';
+import { joinedBytes } from '../util/bytes';
 
 /**
  * A Transport over a fetch function: the global fetch on Workers, or an in-process handler
@@ -83,23 +85,18 @@ export function fetchTransport(fetcher: (request: Request) => Promise<Response>)
       header: (name) => response.headers.get(name),
       async bytes() {
         const body = reader();
-        const chunks: Uint8Array[] = [];
+        // A fetch body's chunks are never shared memory.
+        const chunks: Uint8Array<ArrayBuffer>[] = [];
         let size = 0;
         for (;;) {
           const { done: ended, value } = await body.read();
           if (ended) break;
-          chunks.push(value);
+          chunks.push(value as Uint8Array<ArrayBuffer>);
           size += value.byteLength;
         }
-        const all = new Uint8Array(size);
-        let offset = 0;
-        for (const chunk of chunks) {
-          all.set(chunk, offset);
-          offset += chunk.byteLength;
-        }
-        return all;
+        return joinedBytes(chunks, size);
       },
-      reader,
+      stream: (sink) => readerSource(reader())(sink),
       discard() {
         done();
         void response.body?.cancel().catch(() => {});

@@ -52,7 +52,7 @@ export async function forwardAnthropic(
   }
   /** Whether the final usage (`message_delta`) came: without it the record is an estimate. */
   let finalUsage = false;
-  const stream = passthroughStream(response.reader(), {
+  const stream = passthroughStream(response.stream, {
     meter: plan.meter,
     mayDrop: false,
     inspect(event) {

@@ -74,7 +74,7 @@ export async function forwardOpenAI(
       },
     };
   }
-  const stream = openaiStream(response.reader(), {
+  const stream = openaiStream(response.stream, {
     dropUsageChunk,
     meter: plan.meter,
     onUsage: plan.onUsage,

@@ -109,7 +109,7 @@ export function forwardTranslated(
       return { firstByteAt, reply: jsonReply(inbound.response(completion)) };
     }
     const body = translatedStream(
-      response.reader(),
+      response.stream,
       upstream.stream(target),
       inbound.stream(plan.body),
       {

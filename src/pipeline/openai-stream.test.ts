@@ -4,6 +4,7 @@ import { SseEventTooLargeError, SseParser, type SseEvent } from '../sse/parser';
 import type { TokenUsage } from '../usage/usage';
 import { openaiStream, StreamCutError, type StreamEnd } from './openai-stream';
 import { UnreadableEventError } from './passthrough-stream';
+import { readerSource } from './transport';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -134,7 +135,9 @@ async function run(
   end: 'close' | { error: unknown } = 'close',
 ): Promise<Run> {
   const { run: r, options } = tap(dropUsageChunk);
-  const out = await readAll(openaiStream(fakeSource(chunks, end).stream.getReader(), options));
+  const out = await readAll(
+    openaiStream(readerSource(fakeSource(chunks, end).stream.getReader()), options),
+  );
   const texts = out.map((bytes) => decoder.decode(bytes));
   return { ...r, chunks: texts, text: texts.join('') };
 }
@@ -438,7 +441,7 @@ describe('openaiStream ending', () => {
     for (const drop of [false, true]) {
       let settled = false;
       const ends: StreamEnd[] = [];
-      const stream = openaiStream(fakeSource(events).stream.getReader(), {
+      const stream = openaiStream(readerSource(fakeSource(events).stream.getReader()), {
         ...tap(drop).options,
         onEnd: async (end) => {
           ends.push(end);
@@ -461,7 +464,7 @@ describe('openaiStream ending', () => {
   it('calls onEnd cancelled and cancels the source when the client cancels', async () => {
     const { run: r, options } = tap(false);
     const source = fakeSource([roleEvent, helloEvent, worldEvent, doneEvent]);
-    const reader = openaiStream(source.stream.getReader(), options).getReader();
+    const reader = openaiStream(readerSource(source.stream.getReader()), options).getReader();
     expect(decoder.decode((await reader.read()).value)).toBe(roleEvent);
     await reader.cancel('client went away');
     expect(r.ends).toEqual([{ outcome: 'cancelled' }]);
@@ -471,7 +474,7 @@ describe('openaiStream ending', () => {
   it('calls onEnd once when cancelled while a read is pending', async () => {
     const { run: r, options } = tap(false);
     const source = fakeSource([roleEvent], 'hang');
-    const reader = openaiStream(source.stream.getReader(), options).getReader();
+    const reader = openaiStream(readerSource(source.stream.getReader()), options).getReader();
     await reader.read();
     const pending = reader.read();
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -484,7 +487,7 @@ describe('openaiStream ending', () => {
 
   it('calls onEnd exactly once when a completed stream is cancelled afterwards', async () => {
     const { run: r, options } = tap(false);
-    const stream = openaiStream(fakeSource(events).stream.getReader(), options);
+    const stream = openaiStream(readerSource(fakeSource(events).stream.getReader()), options);
     const reader = stream.getReader();
     while (!(await reader.read()).done);
     await reader.cancel('late');
@@ -494,7 +497,7 @@ describe('openaiStream ending', () => {
   it('closes at [DONE] without waiting for the upstream to close, then drains it', async () => {
     const { run: r, options } = tap(false);
     const source = fakeSource([helloEvent, doneEvent, ': trailing\n\n'], 'hang');
-    const out = await readAll(openaiStream(source.stream.getReader(), options));
+    const out = await readAll(openaiStream(readerSource(source.stream.getReader()), options));
     expect(out.map((b) => decoder.decode(b)).join('')).toBe(helloEvent + doneEvent);
     expect(r.ends).toEqual([{ outcome: 'complete' }]);
     source.release();

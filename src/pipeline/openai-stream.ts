@@ -1,7 +1,7 @@
 import { usageFromOpenAI, type TokenUsage } from '../usage/usage';
 import { passthroughStream, type StreamEnd } from './passthrough-stream';
 import type { ReplyStream } from './reply-stream';
-import type { ChunkReader } from './transport';
+import type { ChunkSource } from './transport';
 import { MAYBE_ERROR } from './upstream-errors';
 
 export { StreamCutError, type StreamEnd } from './passthrough-stream';
@@ -32,7 +32,7 @@ export interface OpenAIStreamOptions {
 
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
-export function openaiStream(source: ChunkReader, options: OpenAIStreamOptions): ReplyStream {
+export function openaiStream(source: ChunkSource, options: OpenAIStreamOptions): ReplyStream {
   const drop = options.dropUsageChunk;
   return passthroughStream(source, {
     meter: options.meter,

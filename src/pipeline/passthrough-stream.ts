@@ -1,8 +1,9 @@
 import { MAX_EVENT_CHARS, SseEventTooLargeError, SseParser, type SseEvent } from '../sse/parser';
 import { formatSseEvent } from '../sse/serialize';
+import { joinedBytes } from '../util/bytes';
 import { mayBeJsonObject } from '../util/json';
 import { replyStream, type ReplyStream } from './reply-stream';
-import type { ChunkReader } from './transport';
+import type { ChunkFlow, ChunkSource } from './transport';
 
 /**
  * A reply stream piped from upstream to a client that speaks the same wire format. Bytes pass
@@ -88,20 +89,9 @@ export function lastEventBoundary(bytes: Uint8Array): number {
   return 0;
 }
 
-/** The chunks as one array (the one chunk itself when there is one). */
-function joined(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return all;
-}
-
 /** The last `n` bytes of the chunks (fewer if they hold fewer). */
 function lastBytes(chunks: readonly Uint8Array[], n: number): Uint8Array {
+  if (chunks.length === 0) return EMPTY;
   const tail: number[] = [];
   for (let c = chunks.length - 1; c >= 0 && tail.length < n; c--) {
     const chunk = chunks[c]!;
@@ -110,27 +100,26 @@ function lastBytes(chunks: readonly Uint8Array[], n: number): Uint8Array {
   return Uint8Array.from(tail);
 }
 
-async function drain(reader: ChunkReader): Promise<void> {
-  try {
-    while (!(await reader.read()).done);
-  } catch {
-    // the reply is already complete; a late upstream failure changes nothing
-  }
-}
+/** Decodes UTF-8 across chunk boundaries (one options object for every chunk). */
+const STREAMING = { stream: true };
 
-export function passthroughStream(reader: ChunkReader, options: PassthroughOptions): ReplyStream {
+export function passthroughStream(source: ChunkSource, options: PassthroughOptions): ReplyStream {
   const decoder = new TextDecoder();
   const mayDrop = options.mayDrop;
   let last: 'done' | { error: unknown } | undefined;
   let ended = false;
   let cancelled = false;
+  // Both lists live as long as the stream and are emptied in place: an array made afresh at
+  // every read lived until the next (tens of ms, longer under load), long enough to be
+  // promoted, and filled the old generation with garbage.
   /** Read and not yet sent: what follows the last complete event (all of it before the first). */
-  let held: Uint8Array[] = [];
+  const held: Uint8Array[] = [];
   let heldBytes = 0;
   /** The events to send from the current read, and whether it dropped one (with `mayDrop`). */
-  let kept: SseEvent[] = [];
+  const kept: SseEvent[] = [];
   let dropped = false;
   let seen = false;
+  let flow: ChunkFlow | undefined;
 
   const end = (result: StreamEnd): void | Promise<void> => {
     if (ended) return;
@@ -139,15 +128,15 @@ export function passthroughStream(reader: ChunkReader, options: PassthroughOptio
   };
 
   /** The last event is in: tell accounting (and wait if it asks), then send the rest and close. */
-  const finish = async (
-    controller: ReadableStreamDefaultController<Uint8Array>,
-    rest: Uint8Array,
-  ): Promise<void> => {
+  const finish = (controller: ReadableStreamDefaultController<Uint8Array>, rest: Uint8Array) => {
+    const close = () => {
+      if (cancelled) return;
+      if (rest.byteLength > 0) controller.enqueue(rest);
+      controller.close();
+    };
     const waiting = end({ outcome: 'complete' });
-    if (waiting !== undefined) await waiting;
-    if (cancelled) return;
-    if (rest.byteLength > 0) controller.enqueue(rest);
-    controller.close();
+    if (waiting === undefined) close();
+    else void waiting.then(close, (error: unknown) => controller.error(error));
   };
 
   const parser = new SseParser((event) => {
@@ -174,8 +163,6 @@ export function passthroughStream(reader: ChunkReader, options: PassthroughOptio
    * the attempt nor stop its first-byte timeout; they go out with the first event.
    */
   const ready = (read: Uint8Array, all: boolean): Uint8Array => {
-    const events = kept;
-    kept = [];
     // Held bytes end no event, so the last boundary, if any, is in this read; the bytes before
     // it are looked at only for the line end a blank line may begin with.
     let boundary = read.byteLength;
@@ -184,24 +171,32 @@ export function passthroughStream(reader: ChunkReader, options: PassthroughOptio
       else {
         const tail = lastBytes(held, 3);
         const window =
-          tail.byteLength === 0 ? read : joined([tail, read], tail.byteLength + read.byteLength);
+          tail.byteLength === 0
+            ? read
+            : joinedBytes([tail, read], tail.byteLength + read.byteLength);
         boundary = Math.max(0, lastEventBoundary(window) - tail.byteLength);
       }
     }
     if (boundary === 0 && !all) {
+      kept.length = 0;
       if (read.byteLength > 0) held.push(read);
       heldBytes += read.byteLength;
       if (heldBytes > MAX_EVENT_CHARS) throw new SseEventTooLargeError();
       return EMPTY;
     }
     held.push(boundary === read.byteLength ? read : read.subarray(0, boundary));
-    const out = joined(held, heldBytes + boundary);
-    held = boundary === read.byteLength ? [] : [read.subarray(boundary)];
+    const out = joinedBytes(held, heldBytes + boundary);
+    held.length = 0;
+    if (boundary < read.byteLength) held.push(read.subarray(boundary));
     heldBytes = read.byteLength - boundary;
-    if (!dropped) return out;
+    if (!dropped) {
+      kept.length = 0;
+      return out;
+    }
     dropped = false;
     let text = '';
-    for (const event of events) text += formatSseEvent(event.data, event.event);
+    for (const event of kept) text += formatSseEvent(event.data, event.event);
+    kept.length = 0;
     return encoder.encode(text);
   };
 
@@ -225,54 +220,75 @@ export function passthroughStream(reader: ChunkReader, options: PassthroughOptio
   ) => {
     let before = '';
     for (const event of kept) before += formatSseEvent(event.data, event.event);
-    kept = [];
-    held = [];
+    kept.length = 0;
+    held.length = 0;
     heldBytes = 0;
-    void reader.cancel().catch(() => {});
+    flow?.cancel();
     fail(controller, error, before);
   };
 
-  return replyStream({
-    async pull(controller) {
-      // Loop until something is sent or the stream ends, so a chunk that yields nothing
-      // (a partial event, a dropped event) does not stall the reader.
-      for (;;) {
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch (error) {
-          return fail(controller, error);
-        }
-        if (result.done) {
-          parser.push(decoder.decode());
-          if (last === undefined) return fail(controller, new StreamCutError(!seen));
-          if (last !== 'done') return upstreamFailed(controller, last.error);
-          return finish(controller, ready(EMPTY, true));
-        }
-        let out: Uint8Array;
-        try {
-          parser.push(decoder.decode(result.value, { stream: true }));
-          if (typeof last === 'object') return upstreamFailed(controller, last.error);
-          if (last !== undefined) {
-            // The last event is in: everything not yet sent goes out at once (after
-            // accounting), and the upstream's end is read in the background so its connection
-            // goes back to the pool instead of being torn down.
-            void drain(reader);
-            return await finish(controller, ready(result.value, true));
-          }
-          out = ready(result.value, false);
-        } catch (error) {
-          // An event past the size limit (SseEventTooLargeError): no client could use it.
-          if (!(error instanceof SseEventTooLargeError)) throw error;
-          return upstreamFailed(controller, error);
-        }
-        if (out.byteLength > 0) return controller.enqueue(out);
+  /** One upstream chunk: parsed, and what it completes sent on. */
+  const data = (controller: ReadableStreamDefaultController<Uint8Array>, chunk: Uint8Array) => {
+    // Past the last event only the upstream's end is left: it is read to the end, so that its
+    // connection goes back to the pool instead of being torn down. (The last event, or a
+    // failure, ends the stream's accounting at once.)
+    if (ended) return;
+    let out: Uint8Array;
+    try {
+      parser.push(decoder.decode(chunk, STREAMING));
+      if (typeof last === 'object') return upstreamFailed(controller, last.error);
+      if (last !== undefined) {
+        flow?.resume();
+        return finish(controller, ready(chunk, true));
       }
+      out = ready(chunk, false);
+    } catch (error) {
+      // An event past the size limit (SseEventTooLargeError): no client could use it.
+      if (!(error instanceof SseEventTooLargeError)) throw error;
+      return upstreamFailed(controller, error);
+    }
+    if (out.byteLength === 0) return;
+    controller.enqueue(out);
+    // The client is behind: the upstream waits until it reads (pull).
+    if ((controller.desiredSize ?? 0) <= 0) flow?.pause();
+  };
+
+  /** What the upstream's end means: a finished stream, or one cut short. */
+  const close = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    if (ended) return;
+    parser.push(decoder.decode());
+    if (last === undefined) return fail(controller, new StreamCutError(!seen));
+    if (last !== 'done') return upstreamFailed(controller, last.error);
+    finish(controller, ready(EMPTY, true));
+  };
+
+  return replyStream({
+    start(controller) {
+      /** A fault of Vidai's own (none is known): the client's read fails, the upstream is let go. */
+      const guarded = (step: () => void) => {
+        try {
+          step();
+        } catch (error) {
+          flow?.cancel();
+          void end({ outcome: 'error', error });
+          controller.error(error);
+        }
+      };
+      flow = source({
+        data: (chunk) => guarded(() => data(controller, chunk)),
+        end: () => guarded(() => close(controller)),
+        error: (error) => {
+          // After the last event the reply is complete: a late upstream failure changes nothing.
+          if (!ended) guarded(() => fail(controller, error));
+        },
+      });
+      if ((controller.desiredSize ?? 0) <= 0) flow.pause();
     },
+    pull: () => flow?.resume(),
     cancel(reason) {
       cancelled = true;
       void end({ outcome: 'cancelled' });
-      return reader.cancel(reason);
+      flow?.cancel(reason);
     },
   });
 }

@@ -1,20 +1,26 @@
 /**
- * The web stream of a streamed reply: the one the client reads, made from a pull source (the
- * passthrough or translating loop over the upstream's ChunkReader).
+ * The web stream of a streamed reply: the one the client reads, fed by the passthrough or
+ * translating stream as the upstream's chunks arrive.
  *
  * `first` tells when its first chunk is in, so an attempt can be given up (and another target
- * tried) while nothing has been sent. Like any web stream with a one-chunk queue, it pulls as
- * soon as it is made, so waiting for `first` takes nothing from the client's reads; before,
+ * tried) while nothing has been sent. The source starts as soon as the stream is made, so
+ * waiting for `first` takes nothing from the client's reads; before,
  * the first chunk was read off the stream and the rest wrapped in another stream behind it, a
  * second web stream (its queue and promises at every chunk) for the life of every reply.
  */
 export interface ReplyStream extends ReadableStream<Uint8Array> {
-  /** True once a chunk is queued; false if the stream closed with none; rejects if its pull failed. */
+  /** True once a chunk is queued; false if the stream closed with none; rejects if its source failed. */
   readonly first: Promise<boolean>;
 }
 
+/**
+ * A web stream's underlying source, less its queuing strategy: a push source (the passthrough
+ * and translating streams over an upstream's ChunkSource) starts its flow in `start` and
+ * resumes it in `pull`.
+ */
 export interface ReplySource {
-  pull(controller: ReadableStreamDefaultController<Uint8Array>): void | Promise<void>;
+  start?(controller: ReadableStreamDefaultController<Uint8Array>): void;
+  pull?(controller: ReadableStreamDefaultController<Uint8Array>): void | Promise<void>;
   cancel(reason: unknown): void | Promise<void>;
 }
 
@@ -27,8 +33,13 @@ export function replyStream(source: ReplySource): ReplyStream {
   });
   // Nobody may wait for it (a reply that needs no first-byte check).
   first.catch(() => {});
+  const failed = (error: unknown) => {
+    fail(error);
+    throw error;
+  };
   // What the source enqueues and closes with: the stream's own controller, watched for `first`.
   let watched!: ReadableStreamDefaultController<Uint8Array>;
+  const pull = source.pull;
   const stream = new ReadableStream<Uint8Array>({
     start(out) {
       watched = {
@@ -48,15 +59,21 @@ export function replyStream(source: ReplySource): ReplyStream {
           out.error(error);
         },
       };
-    },
-    async pull() {
       try {
-        await source.pull(watched);
+        source.start?.(watched);
       } catch (error) {
-        fail(error);
-        throw error;
+        failed(error);
       }
     },
+    pull:
+      pull &&
+      (() => {
+        try {
+          return pull(watched)?.catch(failed);
+        } catch (error) {
+          return failed(error);
+        }
+      }),
     cancel: (reason) => source.cancel(reason),
   });
   return Object.assign(stream, { first });

@@ -3,7 +3,7 @@ import type { RetryPolicy } from '../config/compile';
 import { GatewayError } from '../errors/gateway-error';
 import { StreamCutError } from './openai-stream';
 import { classifyFailure, retryDelayMs } from './retry';
-import { TransportError } from './transport';
+import { readerSource, TransportError, type ChunkSink } from './transport';
 import { transportGatewayError, upstreamHttpError } from './upstream-errors';
 
 const policy: RetryPolicy = {
@@ -19,7 +19,7 @@ function reply(status: number, headers: Record<string, string> = {}) {
     status,
     header: (name: string) => headers[name] ?? null,
     bytes: async () => new TextEncoder().encode('{}'),
-    reader: () => new Response('').body!.getReader(),
+    stream: (sink: ChunkSink) => readerSource(new Response('').body!.getReader())(sink),
     discard: () => {},
   };
 }

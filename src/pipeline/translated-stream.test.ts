@@ -6,6 +6,7 @@ import { wireTargets } from '../providers/translators/test-replies';
 import type { StreamEnd } from './passthrough-stream';
 import { SseEventTooLargeError } from '../sse/parser';
 import { translatedStream } from './translated-stream';
+import { readerSource } from './transport';
 
 const anthropicStream = readFileSync(
   new URL('../providers/translators/fixtures/anthropic/stream-text.sse', import.meta.url),
@@ -25,7 +26,7 @@ describe('translatedStream ending', () => {
     let settled = false;
     const ends: StreamEnd[] = [];
     const stream = translatedStream(
-      source().getReader(),
+      readerSource(source().getReader()),
       openaiToAnthropic.stream(wireTargets().anthropic),
       openaiInbound.stream({ model: 'm' }),
       {
@@ -65,7 +66,7 @@ describe('translatedStream ending', () => {
     });
     const ends: StreamEnd[] = [];
     const stream = translatedStream(
-      huge.getReader(),
+      readerSource(huge.getReader()),
       openaiToAnthropic.stream(wireTargets().anthropic),
       openaiInbound.stream({ model: 'm' }),
       {

@@ -4,7 +4,7 @@ import { SseParser } from '../sse/parser';
 import { usageFromOpenAI, type TokenUsage } from '../usage/usage';
 import { StreamCutError, type StreamEnd } from './passthrough-stream';
 import { replyStream, type ReplyStream } from './reply-stream';
-import type { ChunkReader } from './transport';
+import type { ChunkFlow, ChunkSource } from './transport';
 
 /**
  * A reply stream translated from one wire format to another, one upstream event at a time:
@@ -21,8 +21,11 @@ export interface TranslatedStreamOptions {
   meter?: { events: number } | undefined;
 }
 
+/** Decodes UTF-8 across chunk boundaries (one options object for every chunk). */
+const STREAMING = { stream: true };
+
 export function translatedStream(
-  reader: ChunkReader,
+  source: ChunkSource,
   decoder: StreamDecoder,
   encoder: StreamEncoder,
   options: TranslatedStreamOptions,
@@ -35,6 +38,7 @@ export function translatedStream(
   let ended = false;
   let cancelled = false;
   let seen = false;
+  let flow: ChunkFlow | undefined;
 
   const emit = (chunk: ChatChunk) => {
     if (chunk.usage) usage = chunk.usage;
@@ -67,50 +71,59 @@ export function translatedStream(
     flush(controller);
     controller.enqueue(bytes.encode(options.errorEvent(error)));
     controller.close();
-    void reader.cancel().catch(() => {});
+    flow?.cancel();
     end({ outcome: 'error', error });
   };
 
+  /** One upstream chunk, or its end (`undefined`): translated, and what it completes sent on. */
+  const step = (controller: ReadableStreamDefaultController<Uint8Array>, chunk?: Uint8Array) => {
+    if (ended) return;
+    try {
+      parser.push(chunk === undefined ? text.decode() : text.decode(chunk, STREAMING));
+    } catch (error) {
+      // An event past the size limit (SseEventTooLargeError): no client could use it.
+      return fail(controller, error);
+    }
+    if (failure !== undefined) return fail(controller, failure.error);
+    if (chunk !== undefined) {
+      if (flush(controller) && (controller.desiredSize ?? 0) <= 0) flow?.pause();
+      return;
+    }
+    // Not one event: the body was not SSE at all.
+    if (!seen) return fail(controller, new StreamCutError(true));
+    try {
+      decoder.end(emit);
+    } catch (error) {
+      return fail(controller, error);
+    }
+    out += encoder.end();
+    // The reply's last bytes wait until accounting has what it needs.
+    const close = () => {
+      if (cancelled) return;
+      flush(controller);
+      controller.close();
+    };
+    const waiting = end({ outcome: 'complete' });
+    if (waiting === undefined) close();
+    else void waiting.then(close, (error: unknown) => controller.error(error));
+  };
+
   return replyStream({
-    async pull(controller) {
-      for (;;) {
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch (error) {
-          return fail(controller, error);
-        }
-        try {
-          parser.push(result.done ? text.decode() : text.decode(result.value, { stream: true }));
-        } catch (error) {
-          // An event past the size limit (SseEventTooLargeError): no client could use it.
-          return fail(controller, error);
-        }
-        if (failure !== undefined) return fail(controller, failure.error);
-        if (result.done) {
-          // Not one event: the body was not SSE at all.
-          if (!seen) return fail(controller, new StreamCutError(true));
-          try {
-            decoder.end(emit);
-          } catch (error) {
-            return fail(controller, error);
-          }
-          out += encoder.end();
-          // The reply's last bytes wait until accounting has what it needs.
-          const waiting = end({ outcome: 'complete' });
-          if (waiting !== undefined) await waiting;
-          if (cancelled) return;
-          flush(controller);
-          controller.close();
-          return;
-        }
-        if (flush(controller)) return;
-      }
+    start(controller) {
+      flow = source({
+        data: (chunk) => step(controller, chunk),
+        end: () => step(controller),
+        error: (error) => {
+          if (!ended) fail(controller, error);
+        },
+      });
+      if ((controller.desiredSize ?? 0) <= 0) flow.pause();
     },
+    pull: () => flow?.resume(),
     cancel(reason) {
       cancelled = true;
       void end({ outcome: 'cancelled' });
-      return reader.cancel(reason);
+      flow?.cancel(reason);
     },
   });
 }

@@ -25,10 +25,7 @@ export interface UpstreamRequest {
 
 /**
  * A body read chunk by chunk: the part of a web stream's reader the pipeline uses, so a
- * ReadableStreamDefaultReader is one. Transports hand the upstream's body over as this rather
- * than as a web stream: the one web stream of a streamed reply is the one the client reads,
- * and each stream between (its controller, queue and promises per chunk) was a large part of
- * what a streamed reply cost to carry.
+ * ReadableStreamDefaultReader is one (`readerSource` makes it a ChunkSource).
  */
 export interface ChunkReader {
   read(): Promise<ReadableStreamReadResult<Uint8Array>>;
@@ -36,13 +33,80 @@ export interface ChunkReader {
   cancel(reason?: unknown): Promise<void>;
 }
 
+/** Where a streamed body's chunks go, as they arrive. */
+export interface ChunkSink {
+  data(chunk: Uint8Array): void;
+  end(): void;
+  /** The body failed (idle timeout, reset): a TransportError. */
+  error(err: unknown): void;
+}
+
+/** A body being pushed into its sink. */
+export interface ChunkFlow {
+  /** No more chunks until `resume` (the client is behind: the upstream is left unread). */
+  pause(): void;
+  resume(): void;
+  /** Lets the body go: the upstream call is cut, and the sink hears nothing more. */
+  cancel(reason?: unknown): void;
+}
+
+/**
+ * A streamed body, pushed: chunks go to the sink as they arrive (those that came early at
+ * once), until it is paused. Transports hand a streamed body over as this, not as a web
+ * stream or a reader: the one web stream of a streamed reply is the one the client reads,
+ * and each layer between (a stream's queue, or a read's promise and an async pull, at every
+ * chunk) was a large part of what a streamed reply cost to carry.
+ */
+export type ChunkSource = (sink: ChunkSink) => ChunkFlow;
+
+/** A reader as a ChunkSource: it reads while not paused. */
+export function readerSource(reader: ChunkReader): ChunkSource {
+  return (sink) => {
+    let paused = false;
+    let reading = false;
+    let stopped = false;
+    const pump = async () => {
+      reading = true;
+      while (!paused && !stopped) {
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch (err) {
+          if (!stopped) sink.error(err);
+          stopped = true;
+          break;
+        }
+        if (stopped) break;
+        if (result.done) {
+          stopped = true;
+          sink.end();
+        } else sink.data(result.value);
+      }
+      reading = false;
+    };
+    void pump();
+    return {
+      pause: () => (paused = true),
+      resume: () => {
+        paused = false;
+        if (!reading && !stopped) void pump();
+      },
+      cancel: (reason) => {
+        if (stopped) return;
+        stopped = true;
+        void reader.cancel(reason).catch(() => {});
+      },
+    };
+  };
+}
+
 export interface UpstreamResponse {
   status: number;
   header(name: string): string | null;
   /** The whole body. Failures reading it reject with a TransportError. */
   bytes(): Promise<Uint8Array<ArrayBuffer>>;
-  /** The body chunk by chunk; failures (idle timeout, reset) reject a read with a TransportError. */
-  reader(): ChunkReader;
+  /** The body pushed chunk by chunk; failures (idle timeout, reset) reach the sink as TransportErrors. */
+  stream: ChunkSource;
   /** Gives the connection back without reading the body. */
   discard(): void;
 }

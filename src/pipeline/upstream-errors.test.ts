@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../errors/gateway-error';
 import { StreamCutError } from './passthrough-stream';
-import { TransportError, type UpstreamResponse } from './transport';
+import { readerSource, TransportError, type UpstreamResponse } from './transport';
 import {
   asGatewayError,
   redactSecrets,
@@ -25,7 +25,8 @@ function upstream(
       if (body instanceof Error) throw body;
       return new TextEncoder().encode(body);
     },
-    reader: () => new Response(typeof body === 'string' ? body : '').body!.getReader(),
+    stream: (sink) =>
+      readerSource(new Response(typeof body === 'string' ? body : '').body!.getReader())(sink),
     discard: () => {},
   };
 }

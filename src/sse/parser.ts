@@ -24,10 +24,12 @@ export class SseEventTooLargeError extends Error {
 }
 
 export class SseParser {
+  // The lists are emptied in place, not replaced: they live as long as the stream, and an
+  // array made afresh at every event lived long enough to be promoted (passthrough-stream.ts).
   /** Text after the last line end, in the pieces it came in (joined once a line end comes). */
-  private rest: string[] = [];
+  private readonly rest: string[] = [];
   private restLength = 0;
-  private data: string[] = [];
+  private readonly data: string[] = [];
   private dataLength = 0;
   private event: string | undefined;
   private id: string | undefined;
@@ -86,7 +88,8 @@ export class SseParser {
       if (cr !== -1 && cr < start) cr = text.indexOf('\r', start);
     }
     const rest = text.slice(start);
-    this.rest = rest.length === 0 ? [] : [rest];
+    this.rest.length = 0;
+    if (rest.length > 0) this.rest.push(rest);
     this.restLength = rest.length;
     this.checkSize();
   }
@@ -100,9 +103,9 @@ export class SseParser {
 
   /** End of stream: per the spec an event not closed by a blank line is discarded. */
   end(): void {
-    this.rest = [];
+    this.rest.length = 0;
     this.restLength = 0;
-    this.data = [];
+    this.data.length = 0;
     this.dataLength = 0;
     this.event = undefined;
   }
@@ -112,7 +115,7 @@ export class SseParser {
       if (this.data.length > 0) {
         this.emit({ event: this.event, data: this.data.join('\n'), id: this.id });
       }
-      this.data = [];
+      this.data.length = 0;
       this.dataLength = 0;
       this.event = undefined;
       return;

@@ -8,7 +8,12 @@ import { anthropicMessages, openaiChat, type InboundSpec } from '../../http/inbo
 import { HealthRegistry } from '../../pipeline/health';
 import { dispatch } from '../../pipeline/dispatch';
 import type { StreamEnd } from '../../pipeline/passthrough-stream';
-import type { Transport, UpstreamRequest, UpstreamResponse } from '../../pipeline/transport';
+import {
+  readerSource,
+  type Transport,
+  type UpstreamRequest,
+  type UpstreamResponse,
+} from '../../pipeline/transport';
 import type { TokenUsage } from '../../usage/usage';
 import { catalog, catalogRow, providerKinds, type ProviderKind, type WireFormat } from '../catalog';
 import { createMockAnthropic } from '../mock/mock-anthropic';
@@ -167,15 +172,16 @@ function replayed(status: number, body: Uint8Array, sse: boolean): UpstreamRespo
     header: (name) =>
       name === 'content-type' ? (sse ? 'text/event-stream' : 'application/json') : null,
     bytes: async () => new Uint8Array(body),
-    reader: () => {
+    stream: (sink) => {
       let at = 0;
-      return new ReadableStream<Uint8Array>({
+      const pieces = new ReadableStream<Uint8Array>({
         pull(controller) {
           if (at >= body.byteLength) return controller.close();
           controller.enqueue(body.slice(at, at + 5));
           at += 5;
         },
-      }).getReader();
+      });
+      return readerSource(pieces.getReader())(sink);
     },
     discard: () => {},
   };

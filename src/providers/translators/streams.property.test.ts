@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { translatedStream } from '../../pipeline/translated-stream';
+import { readerSource } from '../../pipeline/transport';
 import { formatSseEvent } from '../../sse/serialize';
 import type { WireFormat } from '../catalog';
 import { anthropicToOpenAI } from './anthropic-to-openai';
@@ -251,7 +252,7 @@ async function translate(
 ) {
   const ends: string[] = [];
   const stream = translatedStream(
-    source(chunks, end).getReader(),
+    readerSource(source(chunks, end).getReader()),
     wire.translator.stream(targets[wire.wire]),
     inbound.translator.stream({ model: 'm' }),
     {
