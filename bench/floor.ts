@@ -5,10 +5,12 @@ import { Agent, request } from 'undici';
 
 /**
  * The floor: the least a Node proxy can do per request, for scale. node:http in, undici's
- * pooled request() out, the body read whole each way; no auth, policy, routing or accounting.
- * The capacity lane measures it beside the gateway, pinned where the gateway runs, in the
- * same run: the gateway's CPU over the floor's is steadier on a shared machine than either
- * figure alone (issue 7 quotes this floor at ≈ 190 µs per request on a quiet machine).
+ * pooled request() out, the body read whole each way (a stream piped as it comes); no auth,
+ * policy, routing or accounting. The capacity and streams lanes measure it beside the
+ * gateway, pinned where the gateway runs, in the same run: the gateway's CPU over the floor's
+ * is steadier on a shared machine than either figure alone (issue 7 quotes this floor at
+ * ≈ 190 µs per request on a quiet machine), and its peak RSS says what any Node proxy takes
+ * under the same streams.
  */
 const { values } = parseArgs({
   options: {
@@ -31,9 +33,16 @@ const server = createServer({ noDelay: true, keepAliveTimeout: 65_000 }, (req, r
       dispatcher: agent,
     }).then(
       async (reply) => {
+        const type = String(reply.headers['content-type'] ?? 'application/json');
+        if (type.startsWith('text/event-stream')) {
+          // A stream goes on chunk by chunk as it arrives, held back while the client is.
+          res.writeHead(reply.statusCode, { 'content-type': type });
+          reply.body.pipe(res);
+          return;
+        }
         const body = Buffer.from(await reply.body.arrayBuffer());
         res.writeHead(reply.statusCode, {
-          'content-type': String(reply.headers['content-type'] ?? 'application/json'),
+          'content-type': type,
           'content-length': body.byteLength,
         });
         res.end(body);

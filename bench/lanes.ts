@@ -258,6 +258,9 @@ export interface StreamsLevel {
   streams: number;
   direct: StreamLevelResult;
   gateway: StreamLevelResult;
+  /** The floor (floor.ts) at the top level, when it runs: CPU and memory for scale. */
+  floor?: StreamLevelResult;
+  floorCpuUsPerStream?: number | undefined;
   addedTtfbP50Ms: number;
   addedGapP99Ms: number;
   cpuUsPerStream: number | undefined;
@@ -286,18 +289,30 @@ export async function streamsLane(ctx: LaneContext): Promise<StreamsLane> {
       ...options,
       meter: ctx.meter,
     });
+    // The floor runs the top level only: what a bare Node proxy costs under the most streams.
+    const floor =
+      ctx.floor !== undefined && n === Math.max(...ctx.opts.streams)
+        ? await streamLevel(ctx.floor.endpoint, ctx.streamBody, n, {
+            ...options,
+            meter: ctx.floor.meter,
+          })
+        : undefined;
     const level: StreamsLevel = {
       streams: n,
       direct,
       gateway,
+      floor,
+      floorCpuUsPerStream: perRequest(floor?.cpuUs, n),
       addedTtfbP50Ms: gateway.ttfb.p50 - direct.ttfb.p50,
       addedGapP99Ms: gateway.gap.p99 - direct.gap.p99,
       cpuUsPerStream: perRequest(gateway.cpuUs, n),
       clean: gateway.cut === 0 && gateway.stalled === 0,
     };
     levels.push(level);
+    const cpu = (us: number | undefined) =>
+      us === undefined ? '' : `, ${us.toFixed(0)} µs CPU/stream`;
     ctx.progress(
-      `streams ${n}: gateway ${gateway.completed}/${n} complete, ${gateway.stalled} stalled; TTFB p50 ${plusMs(level.addedTtfbP50Ms)}, gap p99 ${plusMs(level.addedGapP99Ms)} (direct: ${direct.completed}/${n}, ${direct.stalled} stalled)`,
+      `streams ${n}: gateway ${gateway.completed}/${n} complete, ${gateway.stalled} stalled; TTFB p50 ${plusMs(level.addedTtfbP50Ms)}, gap p99 ${plusMs(level.addedGapP99Ms)}${cpu(level.cpuUsPerStream)} (direct: ${direct.completed}/${n}, ${direct.stalled} stalled${floor === undefined ? '' : `; floor: ${floor.completed}/${n}, ${floor.stalled} stalled${cpu(level.floorCpuUsPerStream)}`})`,
     );
   }
   return {

@@ -28,7 +28,7 @@ export interface BenchOptions {
   profile: boolean;
   /** Extra Node flags for the gateway's processes (the workers inherit the primary's). */
   nodeArgs: string[];
-  /** Measure floor.ts (node:http + undici, no policy) beside the gateway in the capacity lane. */
+  /** Measure floor.ts (node:http + undici, no policy) beside the gateway (capacity, streams). */
   floor: boolean;
   out: string;
   target: string | undefined;
@@ -64,7 +64,8 @@ export const usage = `usage: npm run bench -- [options]
   --profile             run the gateway's workers under node --cpu-prof and summarise the profile
   --node-args=FLAGS     Node flags for the gateway's processes, space-separated, after an "=":
                         --node-args="--max-semi-space-size=32 --trace-gc"
-  --no-floor            skip the floor (bench/floor.ts, node:http + undici) in the capacity lane
+  --no-floor            skip the floor (bench/floor.ts, node:http + undici) in the capacity
+                        and streams lanes
   --out DIR             where results go (default bench/results)
   --target URL          measure another OpenAI-compatible gateway (its base URL, e.g. http://127.0.0.1:4000/v1)
   --key K               the API key for --target

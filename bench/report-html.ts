@@ -114,23 +114,29 @@ function streamsSection(r: BenchResults, who: string): string {
     ],
   });
   const rows = s.levels.flatMap((l) =>
-    (['direct', 'gateway'] as const).map((lane) => [
-      lane === 'direct' ? n(l.streams) : '',
-      lane === 'direct' ? 'direct' : who,
-      `${n(l[lane].completed)} / ${n(l.streams)}`,
-      n(l[lane].stalled),
-      msCell(l[lane].ttfb.p50),
-      msCell(l[lane].ttfb.p99),
-      msCell(l[lane].gap.p50),
-      msCell(l[lane].gap.p99),
-      msCell(l[lane].gap.max),
-      lane === 'gateway' ? msCell(l.addedTtfbP50Ms) : '',
-      lane === 'gateway' ? msCell(l.addedGapP99Ms) : '',
-      lane === 'gateway' ? n(l.cpuUsPerStream) : '',
-    ]),
+    (l.floor === undefined
+      ? (['direct', 'gateway'] as const)
+      : (['direct', 'gateway', 'floor'] as const)
+    ).map((lane) => {
+      const result = l[lane] ?? l.direct;
+      return [
+        lane === 'direct' ? n(l.streams) : '',
+        lane === 'gateway' ? who : lane,
+        `${n(result.completed)} / ${n(l.streams)}`,
+        n(result.stalled),
+        msCell(result.ttfb.p50),
+        msCell(result.ttfb.p99),
+        msCell(result.gap.p50),
+        msCell(result.gap.p99),
+        msCell(result.gap.max),
+        lane === 'gateway' ? msCell(l.addedTtfbP50Ms) : '',
+        lane === 'gateway' ? msCell(l.addedGapP99Ms) : '',
+        lane === 'gateway' ? n(l.cpuUsPerStream) : lane === 'floor' ? n(l.floorCpuUsPerStream) : '',
+      ];
+    }),
   );
   return `<h2>Streaming</h2>
-<p>Upstream chunks every ${s.chunkMs} ms; each level's stream starts spread over ${s.spreadMs} ms; a gap over ${s.stallMs} ms is a stall. Most concurrent streams with none stalled or cut: <strong>${n(s.maxCleanStreams)}</strong>.</p>
+<p>Upstream chunks every ${s.chunkMs} ms; each level's stream starts spread over ${s.spreadMs} ms; a gap over ${s.stallMs} ms is a stall. Most concurrent streams with none stalled or cut: <strong>${n(s.maxCleanStreams)}</strong>. "floor": bench/floor.ts (node:http + undici, the stream piped through), at the top level, on the gateway's core(s).</p>
 <div class="charts">${chart}</div>
 ${table(['streams', 'lane', 'complete', 'stalled', 'TTFB p50', 'TTFB p99', 'gap p50', 'gap p99', 'gap max', 'added TTFB p50', 'added gap p99', 'CPU µs/stream'], rows)}`;
 }
@@ -198,7 +204,12 @@ ${table(
     parts.push(
       `<h2>Memory</h2>${table(
         ['process', 'peak RSS (VmHWM)'],
-        r.memory.workers.map((w) => [`worker ${w.pid}`, mib(w.peakRssBytes)]),
+        [
+          ...r.memory.workers.map((w) => [`worker ${w.pid}`, mib(w.peakRssBytes)]),
+          ...(r.memory.floorPeakRssBytes === undefined
+            ? []
+            : [['the floor (bench/floor.ts), same lanes', mib(r.memory.floorPeakRssBytes)]]),
+        ],
       )}`,
     );
   if (r.translation) {

@@ -186,7 +186,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
       await probe(name, endpoint, jsonBody, false);
       await probe(name, endpoint, streamBody, true);
     }
-    if (opts.floor && opts.lanes.has('capacity')) {
+    if (opts.floor && (opts.lanes.has('capacity') || opts.lanes.has('streams'))) {
       floor = await startFloorProcess({
         cpus: layout.gatewayCpus,
         upstreamUrl: upstream.url,
@@ -240,6 +240,7 @@ async function runBench(opts: BenchOptions): Promise<BenchResults> {
     results.memory = {
       workers: pids.map((pid) => ({ pid, peakRssBytes: peakRssBytes(pid) })),
       maxPeakRssBytes: Math.max(0, ...pids.map((pid) => peakRssBytes(pid) ?? 0)),
+      floorPeakRssBytes: floorPid === undefined ? undefined : peakRssBytes(floorPid),
     };
   } finally {
     await subject?.vidai?.gateway.stop();

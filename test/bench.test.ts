@@ -84,6 +84,13 @@ describe('npm run bench -- --quick', () => {
       finitePositive(level.gateway.gap.p99);
     }
     expect(r.streams?.maxCleanStreams).toBe(40);
+    // The floor streams the top level beside the gateway (its bytes piped through whole).
+    expect(r.streams?.levels.map((l) => l.floor?.completed)).toEqual([undefined, 40]);
+    expect(r.streams?.levels[1]?.floor?.eventsPerStream).toBe(
+      r.streams?.levels[1]?.direct.eventsPerStream,
+    );
+    finitePositive(r.streams?.levels[1]?.floorCpuUsPerStream);
+    finitePositive(r.memory?.floorPeakRssBytes);
     // The translation lane runs (an OpenAI client, an Anthropic-format upstream) and every
     // translated tool-call stream completes.
     const translation = r.translation;
