@@ -52,6 +52,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   private ended = false;
   private failed: TransportError | undefined;
   private sink: ChunkSink | undefined;
+  private claimed = false;
   private readonly onAbort = () => this.abort();
 
   constructor(private readonly signal: CancelSignal | undefined) {
@@ -77,8 +78,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
 
   onResponseData(_controller: Controller, chunk: Buffer): void {
     // undici hands over an empty chunk when it resumes a paused parser; pausing on it again
-    // would stall the body for good.
-    if (chunk.byteLength === 0) return;
+    // would stall the body for good. Nothing is kept once the body is let go.
+    if (chunk.byteLength === 0 || this.failed !== undefined) return;
     const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (this.sink !== undefined) this.sink.data(bytes);
     else (this.early ??= []).push(bytes);
@@ -115,9 +116,14 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.signal?.removeEventListener('abort', this.onAbort);
   }
 
+  /** The body has one reader. */
+  private claim(): void {
+    if (this.claimed) throw new TypeError('the upstream body is already being read');
+    this.claimed = true;
+  }
+
   /** Attaches the body's one reader, handing it what came early, then what is still to come. */
   private attach(sink: ChunkSink): void {
-    if (this.sink !== undefined) throw new TypeError('the upstream body is already being read');
     this.sink = sink;
     const early = this.early;
     this.early = undefined;
@@ -144,12 +150,14 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   private bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    this.claim();
     return new Promise((resolve, reject) => {
       const chunks: Uint8Array<ArrayBuffer>[] = [];
       let size = 0;
       this.attach({
         data(chunk) {
-          // A socket read's memory is its own: never shared, never reused by Node or undici.
+          // A view of a socket read: an ArrayBuffer (not shared memory) that Node and undici
+          // never reuse. The reply's head may sit before it there: use it by its offsets only.
           chunks.push(chunk as Uint8Array<ArrayBuffer>);
           size += chunk.byteLength;
         },
@@ -164,11 +172,19 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
    * chunk. Pausing pauses undici's parser, and with it the reads of the upstream socket.
    */
   private stream(sink: ChunkSink): ChunkFlow {
-    this.attach(sink);
+    this.claim();
+    let cancelled = false;
+    // The sink hears nothing before this returns (see ChunkSource): what came early, with the
+    // headers, goes to it a microtask later, and meanwhile more is added to it.
+    queueMicrotask(() => {
+      if (!cancelled) this.attach(sink);
+    });
     return {
       pause: () => this.controller?.pause(),
       resume: () => this.controller?.resume(),
       cancel: () => {
+        cancelled = true;
+        this.sink = undefined;
         if (this.ended || this.failed !== undefined) return;
         this.failed = new TransportError('aborted');
         this.release();

@@ -2,7 +2,7 @@ import { MAX_EVENT_CHARS, SseEventTooLargeError, SseParser, type SseEvent } from
 import { formatSseEvent } from '../sse/serialize';
 import { joinedBytes } from '../util/bytes';
 import { mayBeJsonObject } from '../util/json';
-import { replyStream, type ReplyStream } from './reply-stream';
+import { guardedSink, replyStream, type ReplyStream } from './reply-stream';
 import type { ChunkFlow, ChunkSource } from './transport';
 
 /**
@@ -264,25 +264,23 @@ export function passthroughStream(source: ChunkSource, options: PassthroughOptio
 
   return replyStream({
     start(controller) {
-      /** A fault of Vidai's own (none is known): the client's read fails, the upstream is let go. */
-      const guarded = (step: () => void) => {
-        try {
-          step();
-        } catch (error) {
-          flow?.cancel();
-          void end({ outcome: 'error', error });
-          controller.error(error);
-        }
-      };
-      flow = source({
-        data: (chunk) => guarded(() => data(controller, chunk)),
-        end: () => guarded(() => close(controller)),
-        error: (error) => {
-          // After the last event the reply is complete: a late upstream failure changes nothing.
-          if (!ended) guarded(() => fail(controller, error));
-        },
-      });
-      if ((controller.desiredSize ?? 0) <= 0) flow.pause();
+      flow = source(
+        guardedSink(
+          {
+            data: (chunk) => data(controller, chunk),
+            end: () => close(controller),
+            // After the last event the reply is complete: a late upstream failure changes nothing.
+            error: (error) => {
+              if (!ended) fail(controller, error);
+            },
+          },
+          (error) => {
+            flow?.cancel();
+            void end({ outcome: 'error', error });
+            controller.error(error);
+          },
+        ),
+      );
     },
     pull: () => flow?.resume(),
     cancel(reason) {

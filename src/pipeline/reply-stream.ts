@@ -1,3 +1,5 @@
+import type { ChunkSink } from './transport';
+
 /**
  * The web stream of a streamed reply: the one the client reads, fed by the passthrough or
  * translating stream as the upstream's chunks arrive.
@@ -62,7 +64,7 @@ export function replyStream(source: ReplySource): ReplyStream {
       try {
         source.start?.(watched);
       } catch (error) {
-        failed(error);
+        watched.error(error);
       }
     },
     pull:
@@ -77,4 +79,35 @@ export function replyStream(source: ReplySource): ReplyStream {
     cancel: (reason) => source.cancel(reason),
   });
   return Object.assign(stream, { first });
+}
+
+/**
+ * A source's sink with each callback guarded: a fault of Vidai's own (none is known) goes to
+ * `fault` rather than throwing into the transport, where undici would take it for the
+ * upstream's failure (and the breaker would blame the provider).
+ */
+export function guardedSink(sink: ChunkSink, fault: (error: unknown) => void): ChunkSink {
+  return {
+    data(chunk) {
+      try {
+        sink.data(chunk);
+      } catch (error) {
+        fault(error);
+      }
+    },
+    end() {
+      try {
+        sink.end();
+      } catch (error) {
+        fault(error);
+      }
+    },
+    error(err) {
+      try {
+        sink.error(err);
+      } catch (error) {
+        fault(error);
+      }
+    },
+  };
 }

@@ -81,4 +81,32 @@ describe('translatedStream ending', () => {
     expect(ends[0]?.error).toBeInstanceOf(SseEventTooLargeError);
     expect(sent).toBeLessThan(40);
   });
+
+  it("a fault of its own (here the encoder) errors the client's read and ends it once, rather than hanging", async () => {
+    const upstream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(anthropicStream));
+        controller.close();
+      },
+    });
+    const real = openaiInbound.stream({ model: 'm' });
+    const ends: StreamEnd[] = [];
+    const stream = translatedStream(
+      readerSource(upstream.getReader()),
+      openaiToAnthropic.stream(wireTargets().anthropic),
+      {
+        push: (chunk) => real.push(chunk),
+        end: () => {
+          throw new Error('a fault of the encoder');
+        },
+      },
+      {
+        onUsage: () => {},
+        onEnd: (end) => void ends.push(end),
+        errorEvent: () => 'data: {"error":{"message":"x"}}\n\n',
+      },
+    );
+    await expect(new Response(stream).text()).rejects.toThrow('a fault of the encoder');
+    expect(ends.map((end) => end.outcome)).toEqual(['error']);
+  });
 });

@@ -3,7 +3,7 @@ import type { StreamDecoder, StreamEncoder } from '../providers/translators/tran
 import { SseParser } from '../sse/parser';
 import { usageFromOpenAI, type TokenUsage } from '../usage/usage';
 import { StreamCutError, type StreamEnd } from './passthrough-stream';
-import { replyStream, type ReplyStream } from './reply-stream';
+import { guardedSink, replyStream, type ReplyStream } from './reply-stream';
 import type { ChunkFlow, ChunkSource } from './transport';
 
 /**
@@ -110,14 +110,22 @@ export function translatedStream(
 
   return replyStream({
     start(controller) {
-      flow = source({
-        data: (chunk) => step(controller, chunk),
-        end: () => step(controller),
-        error: (error) => {
-          if (!ended) fail(controller, error);
-        },
-      });
-      if ((controller.desiredSize ?? 0) <= 0) flow.pause();
+      flow = source(
+        guardedSink(
+          {
+            data: (chunk) => step(controller, chunk),
+            end: () => step(controller),
+            error: (error) => {
+              if (!ended) fail(controller, error);
+            },
+          },
+          (error) => {
+            flow?.cancel();
+            void end({ outcome: 'error', error });
+            controller.error(error);
+          },
+        ),
+      );
     },
     pull: () => flow?.resume(),
     cancel(reason) {

@@ -51,8 +51,8 @@ export interface ChunkFlow {
 }
 
 /**
- * A streamed body, pushed: chunks go to the sink as they arrive (those that came early at
- * once), until it is paused. Transports hand a streamed body over as this, not as a web
+ * A streamed body, pushed: chunks go to the sink as they arrive, until it is paused. The sink
+ * hears nothing before `source(sink)` has returned, so its callbacks may use the flow. Transports hand a streamed body over as this, not as a web
  * stream or a reader: the one web stream of a streamed reply is the one the client reads,
  * and each layer between (a stream's queue, or a read's promise and an async pull, at every
  * chunk) was a large part of what a streamed reply cost to carry.
@@ -84,7 +84,13 @@ export function readerSource(reader: ChunkReader): ChunkSource {
       }
       reading = false;
     };
-    void pump();
+    // The sinks guard themselves; should one throw all the same, the body is let go rather
+    // than left half read with its error unhandled.
+    void pump().catch(() => {
+      stopped = true;
+      reading = false;
+      void reader.cancel().catch(() => {});
+    });
     return {
       pause: () => (paused = true),
       resume: () => {
