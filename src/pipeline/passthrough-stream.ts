@@ -2,8 +2,8 @@ import { MAX_EVENT_CHARS, SseEventTooLargeError, SseParser, type SseEvent } from
 import { formatSseEvent } from '../sse/serialize';
 import { joinedBytes } from '../util/bytes';
 import { mayBeJsonObject } from '../util/json';
-import { guardedSink, replyStream, type ReplyStream } from './reply-stream';
-import type { ChunkFlow, ChunkSource } from './transport';
+import { replyStream, type ReplyOut, type ReplyStream, type StreamEnd } from './reply-stream';
+import type { ChunkSource } from './transport';
 
 /**
  * A reply stream piped from upstream to a client that speaks the same wire format. Bytes pass
@@ -16,10 +16,7 @@ import type { ChunkFlow, ChunkSource } from './transport';
  *   completed such an event goes out re-framed without it; every other read's bytes still
  *   pass through untouched (re-framing every event cost an encode per read).
  */
-export interface StreamEnd {
-  outcome: 'complete' | 'error' | 'cancelled';
-  error?: unknown;
-}
+export type { StreamEnd } from './reply-stream';
 
 export class StreamCutError extends Error {
   /** `empty`: not one event came (the body was not SSE at all). */
@@ -108,7 +105,6 @@ export function passthroughStream(source: ChunkSource, options: PassthroughOptio
   const mayDrop = options.mayDrop;
   let last: 'done' | { error: unknown } | undefined;
   let ended = false;
-  let cancelled = false;
   // Both lists live as long as the stream and are emptied in place: an array made afresh at
   // every read lived until the next (tens of ms, longer under load), long enough to be
   // promoted, and filled the old generation with garbage.
@@ -119,7 +115,6 @@ export function passthroughStream(source: ChunkSource, options: PassthroughOptio
   const kept: SseEvent[] = [];
   let dropped = false;
   let seen = false;
-  let flow: ChunkFlow | undefined;
 
   const end = (result: StreamEnd): void | Promise<void> => {
     if (ended) return;
@@ -128,9 +123,8 @@ export function passthroughStream(source: ChunkSource, options: PassthroughOptio
   };
 
   /** The last event is in: tell accounting (and wait if it asks), then send the rest and close. */
-  const finish = (controller: ReadableStreamDefaultController<Uint8Array>, rest: Uint8Array) => {
+  const finish = (controller: ReplyOut, rest: Uint8Array) => {
     const close = () => {
-      if (cancelled) return;
       if (rest.byteLength > 0) controller.enqueue(rest);
       controller.close();
     };
@@ -200,11 +194,7 @@ export function passthroughStream(source: ChunkSource, options: PassthroughOptio
     return encoder.encode(text);
   };
 
-  const fail = (
-    controller: ReadableStreamDefaultController<Uint8Array>,
-    error: unknown,
-    before = '',
-  ) => {
+  const fail = (controller: ReplyOut, error: unknown, before = '') => {
     controller.enqueue(encoder.encode(before + options.errorEvent(error)));
     controller.close();
     end({ outcome: 'error', error });
@@ -214,21 +204,18 @@ export function passthroughStream(source: ChunkSource, options: PassthroughOptio
    * The upstream reported an error: the events before it in this read go out re-framed (it is
    * rare), then Vidai's error event, and the upstream call is let go.
    */
-  const upstreamFailed = (
-    controller: ReadableStreamDefaultController<Uint8Array>,
-    error: unknown,
-  ) => {
+  const upstreamFailed = (controller: ReplyOut, error: unknown) => {
     let before = '';
     for (const event of kept) before += formatSseEvent(event.data, event.event);
     kept.length = 0;
     held.length = 0;
     heldBytes = 0;
-    flow?.cancel();
+    controller.flow.cancel();
     fail(controller, error, before);
   };
 
   /** One upstream chunk: parsed, and what it completes sent on. */
-  const data = (controller: ReadableStreamDefaultController<Uint8Array>, chunk: Uint8Array) => {
+  const data = (controller: ReplyOut, chunk: Uint8Array) => {
     // Past the last event only the upstream's end is left: it is read to the end, so that its
     // connection goes back to the pool instead of being torn down. (The last event, or a
     // failure, ends the stream's accounting at once.)
@@ -238,7 +225,7 @@ export function passthroughStream(source: ChunkSource, options: PassthroughOptio
       parser.push(decoder.decode(chunk, STREAMING));
       if (typeof last === 'object') return upstreamFailed(controller, last.error);
       if (last !== undefined) {
-        flow?.resume();
+        controller.flow.resume();
         return finish(controller, ready(chunk, true));
       }
       out = ready(chunk, false);
@@ -247,14 +234,11 @@ export function passthroughStream(source: ChunkSource, options: PassthroughOptio
       if (!(error instanceof SseEventTooLargeError)) throw error;
       return upstreamFailed(controller, error);
     }
-    if (out.byteLength === 0) return;
-    controller.enqueue(out);
-    // The client is behind: the upstream waits until it reads (pull).
-    if ((controller.desiredSize ?? 0) <= 0) flow?.pause();
+    if (out.byteLength > 0) controller.enqueue(out);
   };
 
   /** What the upstream's end means: a finished stream, or one cut short. */
-  const close = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+  const close = (controller: ReplyOut) => {
     if (ended) return;
     parser.push(decoder.decode());
     if (last === undefined) return fail(controller, new StreamCutError(!seen));
@@ -262,31 +246,12 @@ export function passthroughStream(source: ChunkSource, options: PassthroughOptio
     finish(controller, ready(EMPTY, true));
   };
 
-  return replyStream({
-    start(controller) {
-      flow = source(
-        guardedSink(
-          {
-            data: (chunk) => data(controller, chunk),
-            end: () => close(controller),
-            // After the last event the reply is complete: a late upstream failure changes nothing.
-            error: (error) => {
-              if (!ended) fail(controller, error);
-            },
-          },
-          (error) => {
-            flow?.cancel();
-            void end({ outcome: 'error', error });
-            controller.error(error);
-          },
-        ),
-      );
-    },
-    pull: () => flow?.resume(),
-    cancel(reason) {
-      cancelled = true;
-      void end({ outcome: 'cancelled' });
-      flow?.cancel(reason);
-    },
+  return replyStream(source, {
+    data,
+    end: close,
+    // After the last event the reply is complete: a late upstream failure changes nothing.
+    error: fail,
+    ended: () => ended,
+    stop: (result) => void end(result),
   });
 }

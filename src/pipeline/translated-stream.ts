@@ -3,8 +3,8 @@ import type { StreamDecoder, StreamEncoder } from '../providers/translators/tran
 import { SseParser } from '../sse/parser';
 import { usageFromOpenAI, type TokenUsage } from '../usage/usage';
 import { StreamCutError, type StreamEnd } from './passthrough-stream';
-import { guardedSink, replyStream, type ReplyStream } from './reply-stream';
-import type { ChunkFlow, ChunkSource } from './transport';
+import { replyStream, type ReplyOut, type ReplyStream } from './reply-stream';
+import type { ChunkSource } from './transport';
 
 /**
  * A reply stream translated from one wire format to another, one upstream event at a time:
@@ -36,9 +36,7 @@ export function translatedStream(
   let failure: { error: unknown } | undefined;
   let usage: ChatUsage | undefined;
   let ended = false;
-  let cancelled = false;
   let seen = false;
-  let flow: ChunkFlow | undefined;
 
   const emit = (chunk: ChatChunk) => {
     if (chunk.usage) usage = chunk.usage;
@@ -61,22 +59,22 @@ export function translatedStream(
     options.onUsage(usage === undefined ? undefined : usageFromOpenAI(usage));
     return options.onEnd(result);
   };
-  const flush = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+  const flush = (controller: ReplyOut) => {
     if (out.length === 0) return false;
     controller.enqueue(bytes.encode(out));
     out = '';
     return true;
   };
-  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: unknown) => {
+  const fail = (controller: ReplyOut, error: unknown) => {
     flush(controller);
     controller.enqueue(bytes.encode(options.errorEvent(error)));
     controller.close();
-    flow?.cancel();
+    controller.flow.cancel();
     end({ outcome: 'error', error });
   };
 
   /** One upstream chunk, or its end (`undefined`): translated, and what it completes sent on. */
-  const step = (controller: ReadableStreamDefaultController<Uint8Array>, chunk?: Uint8Array) => {
+  const step = (controller: ReplyOut, chunk?: Uint8Array) => {
     if (ended) return;
     try {
       parser.push(chunk === undefined ? text.decode() : text.decode(chunk, STREAMING));
@@ -86,7 +84,7 @@ export function translatedStream(
     }
     if (failure !== undefined) return fail(controller, failure.error);
     if (chunk !== undefined) {
-      if (flush(controller) && (controller.desiredSize ?? 0) <= 0) flow?.pause();
+      flush(controller);
       return;
     }
     // Not one event: the body was not SSE at all.
@@ -99,7 +97,6 @@ export function translatedStream(
     out += encoder.end();
     // The reply's last bytes wait until accounting has what it needs.
     const close = () => {
-      if (cancelled) return;
       flush(controller);
       controller.close();
     };
@@ -108,30 +105,11 @@ export function translatedStream(
     else void waiting.then(close, (error: unknown) => controller.error(error));
   };
 
-  return replyStream({
-    start(controller) {
-      flow = source(
-        guardedSink(
-          {
-            data: (chunk) => step(controller, chunk),
-            end: () => step(controller),
-            error: (error) => {
-              if (!ended) fail(controller, error);
-            },
-          },
-          (error) => {
-            flow?.cancel();
-            void end({ outcome: 'error', error });
-            controller.error(error);
-          },
-        ),
-      );
-    },
-    pull: () => flow?.resume(),
-    cancel(reason) {
-      cancelled = true;
-      void end({ outcome: 'cancelled' });
-      flow?.cancel(reason);
-    },
+  return replyStream(source, {
+    data: step,
+    end: step,
+    error: fail,
+    ended: () => ended,
+    stop: (result) => void end(result),
   });
 }
