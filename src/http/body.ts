@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { GatewayError } from '../errors/gateway-error';
-import { isObject, type JsonObject } from '../util/json';
+import { isObject, stringEnd, type JsonObject } from '../util/json';
 
 export interface JsonBody {
   /** The body as received, forwarded unchanged where nothing needs patching. */
@@ -31,13 +31,7 @@ export function shapeFault(raw: string, limit: number): ShapeFault | undefined {
     const ch = raw.charCodeAt(i);
     if (ch === 34 /* " */) {
       const start = i;
-      for (;;) {
-        i = raw.indexOf('"', i + 1);
-        if (i === -1) return undefined;
-        let backslashes = 0;
-        while (raw.charCodeAt(i - 1 - backslashes) === 92) backslashes++;
-        if (backslashes % 2 === 0) break;
-      }
+      i = stringEnd(raw, i) - 1;
       if (depth === 1 && expectKey) {
         expectKey = false;
         // An escaped key ("\\u006dodel") is the same key to JSON.parse: compare it decoded.

@@ -4,6 +4,7 @@ import type { ForwardPlan, ForwardResult } from './plan';
 import { Cancel } from './cancel';
 import type { Deadline } from './timeouts';
 import { TransportError, type Transport } from './transport';
+import { patchedJson } from '../util/json';
 import { merged } from '../util/merged';
 
 const CANCELLED: StreamEnd = { outcome: 'cancelled' };
@@ -44,7 +45,7 @@ export class Attempt {
       'body' | 'raw' | 'signal' | 'timeoutMs' | 'onUsage' | 'onEnd' | 'streamErrorEvent'
     > = {
       body,
-      raw: params === undefined ? plan.raw : JSON.stringify(body),
+      raw: params === undefined ? plan.raw : patchedJson(plan.raw, params),
       signal: this.signal,
       timeoutMs: timeouts.firstByteMs,
       onUsage: (usage) => this.relay(() => plan.onUsage(usage)),

@@ -2,13 +2,12 @@ import type { RouteTarget } from '../config/compile';
 import { anthropicUsage } from '../providers/translators/openai-to-anthropic';
 import { sseHeaders } from '../sse/serialize';
 import { usageFromOpenAI } from '../usage/usage';
-import { isObject, type JsonObject } from '../util/json';
+import { isObject, patchedJson, type JsonObject } from '../util/json';
 import { passthroughStream } from './passthrough-stream';
 import type { ForwardPlan, ForwardResult } from './plan';
 import type { Transport } from './transport';
 import { MAYBE_ERROR, reportedUpstreamError, upstreamStreamError } from './upstream-errors';
 import { send } from './forward-translated';
-import { merged } from '../util/merged';
 
 const paths = { chat: '/messages', count_tokens: '/messages/count_tokens' } as const;
 
@@ -19,7 +18,7 @@ function readUsage(into: JsonObject, value: unknown): void {
 
 /**
  * Anthropic client → Anthropic upstream: passthrough, like forward-openai.ts. The body goes
- * as received (re-serialised with every unknown field kept only when the model name changes);
+ * as received (when the model name changes, with the new name spliced into its text);
  * the caller's `anthropic-version` and `anthropic-beta` go with it; the reply's bytes come back
  * as sent, pings and all. The tap reads usage from `message_start` / `message_delta`, and
  * `message_stop` (or an `error` event, sent on as Vidai's own, redacted) to know the stream ended.
@@ -31,7 +30,7 @@ export async function forwardAnthropic(
 ): Promise<ForwardResult> {
   if (plan.op === 'embeddings') throw new Error('no embeddings route speaks Anthropic');
   const patched = plan.body.model !== target.model;
-  const body = patched ? JSON.stringify(merged(plan.body, { model: target.model })) : plan.raw;
+  const body = patched ? patchedJson(plan.raw, { model: target.model }) : plan.raw;
   const call = { url: target.provider.baseUrl + paths[plan.op], headers: plan.clientHeaders, body };
   const response = await send(transport, target, plan, call, plan.stream);
   const firstByteAt = Date.now();

@@ -2,7 +2,7 @@ import type { RouteTarget } from '../config/compile';
 import { GatewayError } from '../errors/gateway-error';
 import { sseHeaders } from '../sse/serialize';
 import { usageFromOpenAIBody } from '../usage/usage';
-import { isObject, type JsonObject } from '../util/json';
+import { isObject, patchedJson, type JsonObject } from '../util/json';
 import { openaiStream, type StreamEnd } from './openai-stream';
 import type { Transport } from './transport';
 import { reportedUpstreamError, upstreamHttpError, upstreamStreamError } from './upstream-errors';
@@ -14,8 +14,9 @@ const utf8 = new TextDecoder();
 
 /**
  * OpenAI client → OpenAI-format upstream: passthrough. The body goes as received unless the
- * model name must change or Vidai must ask for stream usage; then it is re-serialised with
- * every unknown field kept. The reply's bytes come back as they were sent.
+ * model name must change or Vidai must ask for stream usage; then the new values are spliced
+ * into its text (patchedJson), every other byte as it came. The reply's bytes come back as
+ * they were sent.
  */
 export async function forwardOpenAI(
   transport: Transport,
@@ -44,7 +45,7 @@ export async function forwardOpenAI(
       accept: plan.stream ? 'text/event-stream' : 'application/json',
     }),
     // The body is copied only when it must change (the plan's is reused by retries).
-    body: patch === undefined ? plan.raw : JSON.stringify(merged(plan.body, patch)),
+    body: patch === undefined ? plan.raw : patchedJson(plan.raw, patch),
     signal: plan.signal,
     firstByteTimeoutMs: plan.timeoutMs,
     idleTimeoutMs: plan.timeoutMs,

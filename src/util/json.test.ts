@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isObject, parseObjectAt } from './json';
+import { isObject, parseObjectAt, patchedJson } from './json';
 
 describe('isObject', () => {
   it('is true only for plain non-null, non-array objects', () => {
@@ -70,6 +70,44 @@ describe('parseObjectAt', () => {
         expect(parseObjectAt(text, text.indexOf('"usage"') + 7)).toEqual(
           JSON.parse(JSON.stringify(value)),
         );
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('patchedJson', () => {
+  it('replaces a top-level value in place and keeps every other byte, big numbers included', () => {
+    const raw =
+      '{ "model" : "a",\n  "seed": 9007199254740993, "x": 1e400, "m": [{"model":"inner"}] }';
+    const out = patchedJson(raw, { model: 'b' });
+    expect(out).toBe(
+      '{ "model" : "b",\n  "seed": 9007199254740993, "x": 1e400, "m": [{"model":"inner"}] }',
+    );
+  });
+
+  it('adds a key that is not there, with or without other members', () => {
+    expect(patchedJson('{"a":1}', { b: { c: true } })).toBe('{"a":1,"b":{"c":true}}');
+    expect(patchedJson('{ }', { b: 2 })).toBe('{ "b":2}');
+    expect(patchedJson('{"a":"}{,\\"","z":[1,{"q":"]"}]}', { z: 0, n: null })).toBe(
+      '{"a":"}{,\\"","z":0,"n":null}',
+    );
+  });
+
+  it('finds a key given escaped, and a value that is the last member', () => {
+    expect(patchedJson('{"x":1,"\\u006dodel":"a"}', { model: 'b' })).toBe(
+      '{"x":1,"\\u006dodel":"b"}',
+    );
+  });
+
+  it('parses to what merging the patch into the parsed body gives, for any object and patch', () => {
+    const value = fc.jsonValue({ maxDepth: 3 });
+    const body = fc.dictionary(fc.string({ maxLength: 6 }), value, { maxKeys: 6 });
+    fc.assert(
+      fc.property(body, body, fc.boolean(), (b, patch, pretty) => {
+        const raw = pretty ? JSON.stringify(b, null, 2) : JSON.stringify(b);
+        const out = patchedJson(raw, patch);
+        expect(JSON.parse(out)).toEqual(JSON.parse(JSON.stringify(Object.assign({}, b, patch))));
       }),
       { numRuns: 300 },
     );

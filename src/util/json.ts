@@ -44,3 +44,86 @@ export function parseObjectAt(text: string, from: number): unknown {
   }
   return undefined;
 }
+
+/**
+ * The index just past the JSON string that starts at `start` (its opening quote); the text's
+ * length if it is not closed. Skips with indexOf, so a large inline image costs almost nothing.
+ */
+export function stringEnd(text: string, start: number): number {
+  let i = start;
+  for (;;) {
+    i = text.indexOf('"', i + 1);
+    if (i === -1) return text.length;
+    let backslashes = 0;
+    while (text.charCodeAt(i - 1 - backslashes) === 92) backslashes++;
+    if (backslashes % 2 === 0) return i + 1;
+  }
+}
+
+const isSpace = (ch: number) => ch === 32 || ch === 9 || ch === 10 || ch === 13;
+
+/**
+ * `raw`, the text of a JSON object, with its top-level `patch` keys set to the patch's values
+ * (replaced where the key is present, added at the end where it is not), and every other byte
+ * as it was. What re-serialising the parsed body would lose is kept: numbers beyond a double's
+ * precision (a 2^53 + 1 `seed`, `1e400`), and the text of every field Vidai does not change.
+ * The patch's values must be JSON values; `raw` must hold no key twice (shapeFault).
+ */
+export function patchedJson(raw: string, patch: JsonObject): string {
+  const spans: Array<{ start: number; end: number; key: string }> = [];
+  let depth = 0;
+  let members = 0;
+  let close = raw.lastIndexOf('}');
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw.charCodeAt(i);
+    if (ch === 34 /* " */) {
+      const end = stringEnd(raw, i);
+      if (depth === 1) {
+        // A top-level key (values that are strings are skipped below, with their member).
+        members++;
+        const text = raw.slice(i + 1, end - 1);
+        const key = text.includes('\\') ? (JSON.parse(raw.slice(i, end)) as string) : text;
+        let start = end;
+        while (isSpace(raw.charCodeAt(start)) || raw.charCodeAt(start) === 58 /* : */) start++;
+        // The value runs to the comma or brace that ends the member at this depth.
+        let j = start;
+        let inner = 0;
+        for (; j < raw.length; j++) {
+          const c = raw.charCodeAt(j);
+          if (c === 34) j = stringEnd(raw, j) - 1;
+          else if (c === 123 || c === 91) inner++;
+          else if (c === 125 || c === 93) {
+            if (inner === 0) break;
+            inner--;
+          } else if (c === 44 && inner === 0) break;
+        }
+        let valueEnd = j;
+        while (valueEnd > start && isSpace(raw.charCodeAt(valueEnd - 1))) valueEnd--;
+        if (Object.hasOwn(patch, key)) spans.push({ start, end: valueEnd, key });
+        i = j - 1;
+        continue;
+      }
+      i = end - 1;
+    } else if (ch === 123 /* { */ || ch === 91 /* [ */) depth++;
+    else if (ch === 125 /* } */ || ch === 93 /* ] */) {
+      if (--depth === 0) {
+        close = i;
+        break;
+      }
+    }
+  }
+  let out = '';
+  let at = 0;
+  const done = new Set<string>();
+  for (const span of spans) {
+    out += raw.slice(at, span.start) + JSON.stringify(patch[span.key]);
+    at = span.end;
+    done.add(span.key);
+  }
+  out += raw.slice(at, close);
+  for (const key of Object.keys(patch)) {
+    if (done.has(key)) continue;
+    out += `${members++ === 0 ? '' : ','}${JSON.stringify(key)}:${JSON.stringify(patch[key])}`;
+  }
+  return out + raw.slice(close);
+}

@@ -63,6 +63,28 @@ export function openaiSdkSuite(h: Harness): void {
       });
     });
 
+    it('changes only what it patches: numbers past a double’s precision reach the upstream as sent', async () => {
+      const send = async (raw: string) => {
+        const res = await h.fetch(`${h.baseURL}/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' },
+          body: raw,
+        });
+        await res.text();
+        expect(res.status).toBe(200);
+        return h.upstreams.openai.requests.at(-1)!.body;
+      };
+      const rest =
+        '"messages":[{"role":"user","content":"hi"}], "seed": 9007199254740993, "x_big": 1e400';
+      // The model name patched, then (for a stream) stream usage asked for as well.
+      expect(await send(`{"model":"gpt-test", ${rest}}`)).toBe(
+        `{"model":"upstream-model", ${rest}}`,
+      );
+      expect(await send(`{"model":"gpt-test","stream":true, ${rest}}`)).toBe(
+        `{"model":"upstream-model","stream":true, ${rest},"stream_options":{"include_usage":true}}`,
+      );
+    });
+
     it('streams chunks that match the spec and hides the usage chunk Vidai asked for itself', async () => {
       const stream = await client.chat.completions.create({
         model: 'gpt-test',
