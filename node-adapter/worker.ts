@@ -30,6 +30,8 @@ export interface RunningGateway {
 const POLICY_POLL_MS = 250;
 /** After the drain time, how long replies get to end with their error event before sockets close. */
 const SHUTDOWN_GRACE_MS = 1_000;
+/** While draining, how often connections whose replies have all ended are closed. */
+const IDLE_CLOSE_MS = 100;
 /** How often spent and expired leases go back to the primary, for other workers to use. */
 const LEASE_SWEEP_MS = 250;
 
@@ -91,7 +93,16 @@ export async function startGateway(
         shutdown.abort();
         cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       }, settings.drainMs);
+      // Keep-alive clients (the SDKs) hold their connections open between requests, and
+      // server.close() waits for every connection: so each reply from now on says
+      // `Connection: close`, and a connection whose last reply has ended is closed, so the
+      // drain ends with the last reply rather than when its time runs out.
+      server.on('request', (_req, res: { shouldKeepAlive: boolean }) => {
+        res.shouldKeepAlive = false;
+      });
+      const idle = setInterval(() => server.closeIdleConnections(), IDLE_CLOSE_MS);
       server.close(() => {
+        clearInterval(idle);
         clearTimeout(force);
         clearTimeout(cut);
         policy.stopPolling();

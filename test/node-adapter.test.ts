@@ -176,6 +176,36 @@ describe('SIGTERM', () => {
     expect(await exit).toBe(0);
   });
 
+  it('exits once its last reply ends, though the client keeps its connection alive', async () => {
+    const gateway = await startGateway({
+      config: openaiUpstreamConfig(upstream.url, { timeoutMs: 60_000 }),
+      workers: 1,
+      env: { TEST_UPSTREAM_KEY: 'k', VIDAI_DRAIN_MS: '30000' },
+    });
+    const { key } = await gateway.createKey({ name: 'keepalive', models: ['*'] });
+    const chat = (stream: boolean) =>
+      fetch(`${gateway.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'gpt-test',
+          stream,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      });
+    // fetch keeps its connections alive, as the SDKs do.
+    await (await chat(false)).text();
+    const res = await chat(true);
+    const reader = res.body!.getReader();
+    await reader.read();
+    const stopped = Date.now();
+    const exit = gateway.stop('SIGTERM');
+    while (!(await reader.read()).done);
+    expect(await exit).toBe(0);
+    // Far below the 30 s drain time: it ended with the stream.
+    expect(Date.now() - stopped).toBeLessThan(10_000);
+  });
+
   it('ends a stream still running when the drain time runs out with an error event, and records why', async () => {
     const gateway = await startGateway({
       config: openaiUpstreamConfig(upstream.url),
@@ -202,7 +232,10 @@ describe('SIGTERM', () => {
     let body = decoder.decode((await reader.read()).value);
     // The record is read once the gateway has exited, before its directory goes.
     const exit = gateway.stop('SIGTERM', () =>
-      gateway.usageRows(1, "request_id = 'cut-by-drain' and error_code = 'shutting_down'"),
+      gateway.usageRows(
+        1,
+        "request_id = 'cut-by-drain' and status = 503 and error_code = 'shutting_down'",
+      ),
     );
     for (;;) {
       const { done, value } = await reader.read();

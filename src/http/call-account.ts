@@ -80,14 +80,18 @@ export class CallAccount {
     const target = this.target!;
     const end = this.end!;
     let errorCode: string | null = null;
-    // The status the reply had, except that a caller who left mid-reply is 499, as before it
-    // began (nginx's convention): a record of a request nobody got the end of says so.
+    // The status the reply began with, unless it did not end as it should: a caller who left
+    // mid-reply is 499, as before it began (nginx's convention), and a stream that ended with
+    // an error event has that error's status (503 shutting_down, 502 upstream_error, …), as
+    // it would have had before its first byte. Filtering records by status finds them all.
     let status = 200;
     if (end.outcome === 'cancelled') {
       errorCode = 'cancelled';
       status = 499;
     } else if (end.outcome === 'error') {
-      errorCode = streamFailure(end.error, target.provider.id).code;
+      const failure = streamFailure(end.error, target.provider.id);
+      errorCode = failure.code;
+      status = failure.status;
       this.deps.log.warn('stream_failed', { request_id: this.requestId, code: errorCode });
     }
     if (this.usage !== undefined) {

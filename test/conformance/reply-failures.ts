@@ -128,7 +128,7 @@ export function replyFailuresSuite(h: Harness): void {
       expect(last.error.code).toBe('upstream_timeout');
       expect(last.error.message).toMatch(/1000 ms timeout passed while provider "oa"/);
       expect(last.error.message).not.toMatch(/No provider answered/);
-      expect(await record(id)).toMatchObject({ status: 200, error_code: 'upstream_timeout' });
+      expect(await record(id)).toMatchObject({ status: 504, error_code: 'upstream_timeout' });
     });
   });
 

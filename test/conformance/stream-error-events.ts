@@ -53,7 +53,7 @@ export function streamErrorEventsSuite(h: Harness): void {
       });
       expect(all.filter((e) => e.data.includes('chat.completion.chunk'))).toHaveLength(3);
       expect(await record(id)).toMatchObject({
-        status: 200,
+        status: 502,
         error_code: 'upstream_error',
         usage_estimated: 1,
       });
@@ -97,7 +97,7 @@ export function streamErrorEventsSuite(h: Harness): void {
           message: expect.stringMatching(/reported an error in the stream: upstream exploded/),
         },
       });
-      expect(await record(id)).toMatchObject({ status: 200, error_code: 'upstream_error' });
+      expect(await record(id)).toMatchObject({ status: 502, error_code: 'upstream_error' });
     });
 
     it('an event that is no JSON ends a passthrough stream with Vidai’s error, recorded as one', async () => {
@@ -114,7 +114,7 @@ export function streamErrorEventsSuite(h: Harness): void {
         error: { code: 'upstream_error', message: expect.stringMatching(/could not read/) },
       });
       expect(chat.text).not.toContain('not json');
-      expect(await record(chat.id)).toMatchObject({ status: 200, error_code: 'upstream_error' });
+      expect(await record(chat.id)).toMatchObject({ status: 502, error_code: 'upstream_error' });
 
       h.upstreams.anthropic.script({
         status: 200,
@@ -131,7 +131,7 @@ export function streamErrorEventsSuite(h: Harness): void {
       });
       expect(messages.text).not.toContain('oops');
       expect(await record(messages.id)).toMatchObject({
-        status: 200,
+        status: 502,
         error_code: 'upstream_error',
       });
     });
@@ -165,7 +165,7 @@ export function streamErrorEventsSuite(h: Harness): void {
         error: { code: 'upstream_error', message: expect.stringMatching(/reported an error/) },
       });
       expect(await record(viaChat.id)).toMatchObject({
-        status: 200,
+        status: 502,
         error_code: 'upstream_error',
       });
     });
@@ -209,7 +209,7 @@ export function streamErrorEventsSuite(h: Harness): void {
         expect(all.filter((e) => e.data.includes('chat.completion.chunk'))).toHaveLength(2);
         expect([name, await record(id)]).toMatchObject([
           name,
-          { status: 200, error_code: 'upstream_error', usage_estimated: 1 },
+          { status: 502, error_code: 'upstream_error', usage_estimated: 1 },
         ]);
       }
     });
@@ -264,7 +264,7 @@ export function streamErrorEventsSuite(h: Harness): void {
         type: 'error',
         error: { type: 'api_error', message: expect.stringMatching(/upstream exploded/) },
       });
-      expect(await record(id)).toMatchObject({ status: 200, error_code: 'upstream_error' });
+      expect(await record(id)).toMatchObject({ status: 502, error_code: 'upstream_error' });
     });
 
     it('is recorded as estimated when it ends without its final usage', async () => {
@@ -277,8 +277,10 @@ export function streamErrorEventsSuite(h: Harness): void {
         h.upstreams.anthropic.script(fault);
         const { id } = await call('/messages', { model: 'claude-test', stream: true });
         const row = await record(id);
-        expect(row).toMatchObject({ status: 200, usage_estimated: 1 });
+        expect(row).toMatchObject({ usage_estimated: 1 });
+        // Recorded with its error's status, as it would have been before its first byte.
         expect(row.error_code).not.toBeNull();
+        expect(row.status).toBeGreaterThanOrEqual(400);
         // One token per event carried, not message_start's placeholder 1.
         expect(row.output_tokens).toBe(carried);
       }
