@@ -249,7 +249,7 @@ export function passthroughStream(source: ChunkSource, options: PassthroughOptio
   return replyStream(source, {
     data,
     end: close,
-    // After the last event the reply is complete: a late upstream failure changes nothing.
+    // Asked only until `ended`: after the last event a late upstream failure changes nothing.
     error: fail,
     ended: () => ended,
     stop: (result) => void end(result),
