@@ -3,11 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { passthroughStream, type StreamEnd } from '../src/pipeline/passthrough-stream';
-import { translatedStream } from '../src/pipeline/translated-stream';
 import type { ChunkSource, UpstreamResponse } from '../src/pipeline/transport';
-import { openaiToAnthropic } from '../src/providers/translators/openai-to-anthropic';
-import { openaiInbound } from '../src/providers/translators/openai-wire';
-import { wireTargets } from '../src/providers/translators/test-replies';
+import { translatedWithFaultyEncoder } from '../src/providers/translators/test-replies';
 import { undiciTransport } from './undici-transport';
 
 /** The reply streams over undici's transport, as the Node gateway drives them. */
@@ -84,23 +81,8 @@ describe('reply streams over undici', () => {
 
   it('a fault in the translating sink ends the stream as an error of its own, not as an upstream reset', async () => {
     const res = await call('/anthropic');
-    const real = openaiInbound.stream({ model: 'm' });
     const ends: StreamEnd[] = [];
-    const stream = translatedStream(
-      res.stream,
-      openaiToAnthropic.stream(wireTargets().anthropic),
-      {
-        push: (chunk) => real.push(chunk),
-        end: () => {
-          throw new Error('a fault of the encoder');
-        },
-      },
-      {
-        onUsage: () => {},
-        onEnd: (end) => void ends.push(end),
-        errorEvent: () => 'data: {"error":{}}\n\n',
-      },
-    );
+    const stream = translatedWithFaultyEncoder(res.stream, ends, 'a fault of the encoder');
     await expect(new Response(stream).text()).rejects.toThrow('a fault of the encoder');
     expect(ends).toHaveLength(1);
     expect(ends[0]?.outcome).toBe('error');

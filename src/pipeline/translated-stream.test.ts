@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openaiToAnthropic } from '../providers/translators/openai-to-anthropic';
 import { openaiInbound } from '../providers/translators/openai-wire';
-import { wireTargets } from '../providers/translators/test-replies';
+import { translatedWithFaultyEncoder, wireTargets } from '../providers/translators/test-replies';
 import type { StreamEnd } from './passthrough-stream';
 import { SseEventTooLargeError } from '../sse/parser';
 import { translatedStream } from './translated-stream';
@@ -89,22 +89,11 @@ describe('translatedStream ending', () => {
         controller.close();
       },
     });
-    const real = openaiInbound.stream({ model: 'm' });
     const ends: StreamEnd[] = [];
-    const stream = translatedStream(
+    const stream = translatedWithFaultyEncoder(
       readerSource(upstream.getReader()),
-      openaiToAnthropic.stream(wireTargets().anthropic),
-      {
-        push: (chunk) => real.push(chunk),
-        end: () => {
-          throw new Error('a fault of the encoder');
-        },
-      },
-      {
-        onUsage: () => {},
-        onEnd: (end) => void ends.push(end),
-        errorEvent: () => 'data: {"error":{"message":"x"}}\n\n',
-      },
+      ends,
+      'a fault of the encoder',
     );
     await expect(new Response(stream).text()).rejects.toThrow('a fault of the encoder');
     expect(ends.map((end) => end.outcome)).toEqual(['error']);

@@ -3,7 +3,12 @@ import { assertMatchesSpec } from '../../../test/helpers/openapi';
 import { compileConfig, type RouteTarget } from '../../config/compile';
 import { parseConfig } from '../../config/schema';
 import { SseParser, type SseEvent } from '../../sse/parser';
+import type { StreamEnd } from '../../pipeline/reply-stream';
+import { translatedStream } from '../../pipeline/translated-stream';
+import type { ChunkSource } from '../../pipeline/transport';
 import type { WireFormat } from '../catalog';
+import { openaiToAnthropic } from './openai-to-anthropic';
+import { openaiInbound } from './openai-wire';
 
 /**
  * Test support: reads what a client got back (OpenAI or Anthropic, JSON or stream) into one
@@ -286,4 +291,32 @@ export function wireTargets(): Record<WireFormat, RouteTarget> {
   );
   const target = (name: WireFormat) => config.routes.get(name)?.targets[0] as RouteTarget;
   return { anthropic: target('anthropic'), gemini: target('gemini'), openai: target('openai') };
+}
+
+/**
+ * An Anthropic-format upstream's stream translated for an OpenAI client by an encoder whose
+ * end throws: a fault of Vidai's own, for the tests that it is contained. `ends` collects how
+ * the stream's accounting ended.
+ */
+export function translatedWithFaultyEncoder(
+  source: ChunkSource,
+  ends: StreamEnd[],
+  message: string,
+): ReadableStream<Uint8Array> {
+  const real = openaiInbound.stream({ model: 'm' });
+  return translatedStream(
+    source,
+    openaiToAnthropic.stream(wireTargets().anthropic),
+    {
+      push: (chunk) => real.push(chunk),
+      end: () => {
+        throw new Error(message);
+      },
+    },
+    {
+      onUsage: () => {},
+      onEnd: (end) => void ends.push(end),
+      errorEvent: () => 'data: {"error":{"message":"x"}}\n\n',
+    },
+  );
 }
