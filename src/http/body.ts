@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { GatewayError } from '../errors/gateway-error';
-import { isObject, stringEnd, type JsonObject } from '../util/json';
+import { isObject, stringAt, stringEnd, type JsonObject } from '../util/json';
 
 export interface JsonBody {
   /** The body as received, forwarded unchanged where nothing needs patching. */
@@ -34,9 +34,8 @@ export function shapeFault(raw: string, limit: number): ShapeFault | undefined {
       i = stringEnd(raw, i) - 1;
       if (depth === 1 && expectKey) {
         expectKey = false;
-        // An escaped key ("\\u006dodel") is the same key to JSON.parse: compare it decoded.
-        const text = raw.slice(start + 1, i);
-        const key = text.includes('\\') ? (JSON.parse(raw.slice(start, i + 1)) as string) : text;
+        // An escaped key is the same key to JSON.parse: compared decoded.
+        const key = stringAt(raw, start, i + 1);
         keys ??= new Set();
         if (keys.has(key)) return { kind: 'duplicate_key', key };
         keys.add(key);

@@ -4,6 +4,9 @@ export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** JSON's white space: space, tab, line feed, carriage return. */
+const isSpace = (ch: number) => ch === 32 || ch === 9 || ch === 10 || ch === 13;
+
 /**
  * Whether `text` can hold a JSON object: empty, or `{` first after white space. Lets a stream's
  * events be told from what no client could parse without parsing each one.
@@ -11,7 +14,7 @@ export function isObject(value: unknown): value is JsonObject {
 export function mayBeJsonObject(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
-    if (ch !== 32 && ch !== 9 && ch !== 10 && ch !== 13) return ch === 123;
+    if (!isSpace(ch)) return ch === 123;
   }
   return true;
 }
@@ -60,7 +63,14 @@ export function stringEnd(text: string, start: number): number {
   }
 }
 
-const isSpace = (ch: number) => ch === 32 || ch === 9 || ch === 10 || ch === 13;
+/**
+ * The value of the JSON string `raw.slice(start, end)` (quotes included): its text, decoded
+ * only when it holds an escape ("\\u006dodel" is the key `model` to JSON.parse too).
+ */
+export function stringAt(raw: string, start: number, end: number): string {
+  const text = raw.slice(start + 1, end - 1);
+  return text.includes('\\') ? (JSON.parse(raw.slice(start, end)) as string) : text;
+}
 
 /**
  * `raw`, the text of a JSON object, with its top-level `patch` keys set to the patch's values
@@ -81,8 +91,7 @@ export function patchedJson(raw: string, patch: JsonObject): string {
       if (depth === 1) {
         // A top-level key (values that are strings are skipped below, with their member).
         members++;
-        const text = raw.slice(i + 1, end - 1);
-        const key = text.includes('\\') ? (JSON.parse(raw.slice(i, end)) as string) : text;
+        const key = stringAt(raw, i, end);
         let start = end;
         while (isSpace(raw.charCodeAt(start)) || raw.charCodeAt(start) === 58 /* : */) start++;
         // The value runs to the comma or brace that ends the member at this depth.
