@@ -7,7 +7,7 @@
 export interface BatchWriterOptions<T> {
   /** Writes rows in one transaction; throws if it could not. */
   write(rows: T[]): void;
-  /** A flush starts as soon as this many rows are waiting. */
+  /** A flush starts as soon as this many rows are waiting (unless the last write failed). */
   maxBatch: number;
   maxQueued: number;
   onError(err: unknown, dropped: number): void;
@@ -15,6 +15,8 @@ export interface BatchWriterOptions<T> {
 
 export class BatchWriter<T> {
   private queue: T[] = [];
+  /** The last write failed: only the host's timer tries again, not every row that arrives. */
+  private failing = false;
 
   constructor(private readonly options: BatchWriterOptions<T>) {}
 
@@ -24,7 +26,7 @@ export class BatchWriter<T> {
 
   add(row: T): void {
     this.queue.push(row);
-    if (this.queue.length >= this.options.maxBatch) this.flush();
+    if (!this.failing && this.queue.length >= this.options.maxBatch) this.flush();
   }
 
   /** Writes everything waiting; returns how many rows were written. */
@@ -34,8 +36,10 @@ export class BatchWriter<T> {
     this.queue = [];
     try {
       this.options.write(rows);
+      this.failing = false;
       return rows.length;
     } catch (err) {
+      this.failing = true;
       this.queue = rows.concat(this.queue);
       const dropped = Math.max(0, this.queue.length - this.options.maxQueued);
       if (dropped > 0) this.queue.splice(0, dropped);
