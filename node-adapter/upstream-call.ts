@@ -33,6 +33,11 @@ export function toTransportError(err: unknown, otherwise: TransportFailure): Tra
 }
 
 type Controller = Dispatcher.DispatchController;
+
+function releaseRawHeaders(controller: Controller): void {
+  const raw = controller as { rawHeaders?: unknown };
+  if (raw.rawHeaders !== undefined) raw.rawHeaders = null;
+}
 type Headers = Record<string, string | string[] | undefined>;
 
 /**
@@ -73,6 +78,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return;
     this.controller = controller;
     this.headers = headers;
+    // undici's wrapper for this handler API keeps the raw header lines on the controller: views
+    // of the socket's first read, so that read's buffer (~4 KB) would live as long as a stream.
+    // The parsed headers above are copies; the raw ones are not needed.
+    releaseRawHeaders(controller);
     this.resolveHead(this.response(statusCode));
   }
 

@@ -26,7 +26,6 @@ export class Attempt {
   private readonly unfollow: () => void;
 
   constructor(
-    private readonly plan: ForwardPlan,
     private readonly target: RouteTarget,
     private readonly deadline: Deadline,
     /** Called once, when the committed reply has ended (at commit for a whole-body reply). */
@@ -35,9 +34,12 @@ export class Attempt {
     this.unfollow = this.signal.follow(deadline.signal);
   }
 
-  /** The plan the adapter sees: the same call, with this attempt's signal and hooks. */
-  planFor(timeouts: RouteTimeouts): ForwardPlan {
-    const plan = this.plan;
+  /**
+   * The plan the adapter sees: the same call, with this attempt's signal and hooks. The hooks
+   * outlive the request's body (see ForwardPlan), so neither they nor the attempt hold the plan.
+   */
+  planFor(plan: ForwardPlan, timeouts: RouteTimeouts): ForwardPlan {
+    const { onUsage, onEnd, streamErrorEvent } = plan;
     const params = this.target.params;
     const body = params === undefined ? plan.body : merged(plan.body, params);
     const own: Pick<
@@ -48,7 +50,7 @@ export class Attempt {
       raw: params === undefined ? plan.raw : patchedJson(plan.raw, params),
       signal: this.signal,
       timeoutMs: timeouts.firstByteMs,
-      onUsage: (usage) => this.relay(() => plan.onUsage(usage)),
+      onUsage: (usage) => this.relay(() => onUsage(usage)),
       onEnd: (end) =>
         this.relay(() => {
           this.release();
@@ -63,12 +65,12 @@ export class Attempt {
                 : merged(end, { error: this.deadline.explain(end.error, this.target.provider.id) });
           this.onFinished(told);
           // A promise here holds back the reply's last bytes (see ForwardPlan.onEnd).
-          return plan.onEnd(told);
+          return onEnd(told);
         }),
       streamErrorEvent: (error, providerId) => {
         if (!this.committed) this.failure ??= error;
         const shown = this.deadline.explain(error, this.committed ? providerId : undefined);
-        return plan.streamErrorEvent(shown, providerId);
+        return streamErrorEvent(shown, providerId);
       },
     };
     return merged(plan, own);

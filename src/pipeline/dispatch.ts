@@ -148,7 +148,7 @@ async function tryTarget(
     if (inflight) health.inflight--;
     inflight = false;
   };
-  const attempt = new Attempt(plan, target, deadline, (end) => {
+  const attempt = new Attempt(target, deadline, (end) => {
     leave();
     // A stream cut by the request's own deadline, or by its caller, says nothing of the target.
     if (end.outcome === 'error' && !deadline.signal.aborted) health.failed('stream_failed');
@@ -160,7 +160,7 @@ async function tryTarget(
     let result = await adapter(
       attempt.transportFor(transportFor(target, ctx.transport), route.timeouts),
       target,
-      attempt.planFor(route.timeouts),
+      attempt.planFor(plan, route.timeouts),
     );
     if (plan.stream) {
       const firstByteBy = started + route.timeouts.firstByteMs;

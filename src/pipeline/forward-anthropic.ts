@@ -51,6 +51,8 @@ export async function forwardAnthropic(
   }
   /** Whether the final usage (`message_delta`) came: without it the record is an estimate. */
   let finalUsage = false;
+  // The stream's callbacks hold the hooks, not the plan (see ForwardPlan).
+  const { onUsage, onEnd, streamErrorEvent } = plan;
   const stream = passthroughStream(response.stream, {
     meter: plan.meter,
     mayDrop: false,
@@ -77,10 +79,10 @@ export async function forwardAnthropic(
     onEnd(end) {
       // message_start's output_tokens is a placeholder: a stream cut before message_delta
       // reported no real usage, so accounting estimates it (one token per event carried).
-      plan.onUsage(finalUsage ? usageFromOpenAI(anthropicUsage(usage)) : undefined);
-      return plan.onEnd(end);
+      onUsage(finalUsage ? usageFromOpenAI(anthropicUsage(usage)) : undefined);
+      return onEnd(end);
     },
-    errorEvent: (error) => plan.streamErrorEvent(error, target.provider.id),
+    errorEvent: (error) => streamErrorEvent(error, target.provider.id),
   });
   return {
     firstByteAt,

@@ -3,7 +3,7 @@ import { GatewayError } from '../errors/gateway-error';
 import { sseHeaders } from '../sse/serialize';
 import { usageFromOpenAIBody } from '../usage/usage';
 import { isObject, patchedJson, type JsonObject } from '../util/json';
-import { openaiStream, type StreamEnd } from './openai-stream';
+import { openaiStream } from './openai-stream';
 import type { Transport } from './transport';
 import { reportedUpstreamError, upstreamHttpError, upstreamStreamError } from './upstream-errors';
 import type { ForwardPlan, ForwardResult } from './plan';
@@ -75,12 +75,14 @@ export async function forwardOpenAI(
       },
     };
   }
+  // The stream's callbacks hold the hooks, not the plan (see ForwardPlan).
+  const { onEnd, streamErrorEvent } = plan;
   const stream = openaiStream(response.stream, {
     dropUsageChunk,
     meter: plan.meter,
     onUsage: plan.onUsage,
-    onEnd: (end: StreamEnd) => plan.onEnd(end),
-    errorEvent: (error) => plan.streamErrorEvent(error, target.provider.id),
+    onEnd,
+    errorEvent: (error) => streamErrorEvent(error, target.provider.id),
     upstreamError: (data, named) =>
       named
         ? upstreamStreamError(data, target.provider.id)

@@ -108,6 +108,8 @@ export function forwardTranslated(
       plan.onEnd({ outcome: 'complete' });
       return { firstByteAt, reply: jsonReply(inbound.response(completion)) };
     }
+    // The stream's callbacks hold the hooks, not the plan (see ForwardPlan).
+    const { streamErrorEvent } = plan;
     const body = translatedStream(
       response.stream,
       upstream.stream(target),
@@ -115,7 +117,7 @@ export function forwardTranslated(
       {
         onUsage: plan.onUsage,
         onEnd: plan.onEnd,
-        errorEvent: (error) => plan.streamErrorEvent(error, target.provider.id),
+        errorEvent: (error) => streamErrorEvent(error, target.provider.id),
         meter: plan.meter,
       },
     );

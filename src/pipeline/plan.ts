@@ -7,7 +7,13 @@ import type { JsonObject } from '../util/json';
 /** `chat` is chat completions on OpenAI routes and messages on Anthropic routes. */
 export type Operation = 'chat' | 'embeddings' | 'count_tokens';
 
-/** One inbound call, as the pipeline carries it to an upstream. */
+/**
+ * One inbound call, as the pipeline carries it to an upstream. A streamed reply's callbacks
+ * take the hooks below out of the plan (`const { onEnd } = plan`), never the plan itself: they
+ * live as long as the stream, and the plan holds the request's body and its parse, which then
+ * lived as long too (about 3 KB per stream for a 1 KB prompt, and the old-generation garbage
+ * of each stream that ended).
+ */
 export interface ForwardPlan {
   /** The API the caller speaks; the reply goes back in it. */
   inbound: InboundFormat;
@@ -27,20 +33,20 @@ export interface ForwardPlan {
    */
   timeoutMs: number;
   /** Reported for the attempt that served the reply only. */
-  onUsage(usage: TokenUsage | undefined): void;
+  onUsage: (usage: TokenUsage | undefined) => void;
   /**
    * Called exactly once per dispatched request: by the serving attempt when its reply ends, or
    * with the final error. A promise it returns holds back a stream's last bytes until it
    * settles (so the caller never has a whole answer whose record could still be lost).
    */
-  onEnd(end: StreamEnd): void | Promise<void>;
+  onEnd: (end: StreamEnd) => void | Promise<void>;
   /**
    * Counts the events a streamed reply carried. A stream cut short never reports its usage;
    * streamed deltas are about a token each, so accounting estimates its output from this.
    */
   meter?: StreamMeter;
   /** Renders a failure after the reply began, as an SSE event in the caller's format. */
-  streamErrorEvent(error: unknown, providerId: string): string;
+  streamErrorEvent: (error: unknown, providerId: string) => string;
 }
 
 export interface StreamMeter {
