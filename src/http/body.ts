@@ -224,11 +224,18 @@ export function optionalArrays(json: JsonObject, fields: readonly string[]): voi
   }
 }
 
-export function optionalBoolean(json: JsonObject, field: string): boolean {
+/** `path` names the field in errors: the field itself, or where it sits (`stream_options.include_usage`). */
+export function optionalBoolean(json: JsonObject, field: string, path = field): boolean {
   const value = json[field];
   if (value === undefined || value === null) return false;
-  if (typeof value !== 'boolean') {
-    throw new GatewayError('invalid_request', `'${field}' must be a boolean.`, { param: field });
-  }
+  if (typeof value !== 'boolean') throw invalid(path, `'${path}' must be a boolean.`);
+  return value;
+}
+
+/** A field that, when present, must be a JSON object; undefined when absent or null. */
+export function optionalObject(json: JsonObject, field: string): JsonObject | undefined {
+  const value = json[field];
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw invalid(field, `'${field}' must be an object.`);
   return value;
 }

@@ -183,6 +183,61 @@ export function errorsSuite(h: Harness): void {
       });
     });
 
+    it('400 naming the field for stream_options that is not an object of booleans, or comes without stream', async () => {
+      const seen = h.upstreams.openai.requests.length + h.upstreams.anthropic.requests.length;
+      const cases: [Record<string, unknown>, string][] = [
+        [{ stream: true, stream_options: 'x' }, 'stream_options'],
+        [{ stream: true, stream_options: [true] }, 'stream_options'],
+        [
+          { stream: true, stream_options: { include_usage: 'yes' } },
+          'stream_options.include_usage',
+        ],
+        [
+          { stream: true, stream_options: { include_obfuscation: 1 } },
+          'stream_options.include_obfuscation',
+        ],
+        [{ stream_options: { include_usage: true } }, 'stream_options'],
+        [{ stream: false, stream_options: {} }, 'stream_options'],
+        [{ model: 'claude-test', stream: true, stream_options: 'x' }, 'stream_options'],
+      ];
+      for (const [extra, param] of cases) {
+        const refused = await post('/chat/completions', chat(extra));
+        expect([extra, refused]).toMatchObject([
+          extra,
+          { status: 400, error: { code: 'invalid_request', type: 'invalid_request_error', param } },
+        ]);
+      }
+      const withoutStream = await post('/chat/completions', chat({ stream_options: {} }));
+      expect(withoutStream.error.message).toBe(
+        "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+      );
+      // As OpenAI's SDK raises it.
+      const err = await client.chat.completions
+        .create({
+          model: 'gpt-test',
+          messages: [{ role: 'user', content: 'x' }],
+          stream: false,
+          stream_options: { include_usage: true },
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('stream_options');
+      expect(h.upstreams.openai.requests.length + h.upstreams.anthropic.requests.length).toBe(seen);
+      // What OpenAI accepts still passes: null, or an object of booleans with a stream.
+      for (const extra of [
+        { stream_options: null },
+        { stream: true, stream_options: { include_usage: false, include_obfuscation: true } },
+      ]) {
+        const res = await h.fetch(`${h.baseURL}/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: chat(extra),
+        });
+        expect([extra, res.status]).toEqual([extra, 200]);
+        await res.text();
+      }
+    });
+
     it('the token estimate of the largest valid counts is a finite number, never NaN', async () => {
       const small = await h.createKey({ name: 'tpm-huge', models: ['gpt-test'], tpm: 1000 });
       const res = await h.fetch(`${h.baseURL}/chat/completions`, {
