@@ -135,12 +135,25 @@ function upstreamStatusError(
   );
 }
 
-/** A 2xx reply that is not what the provider's format says it should be. */
+/**
+ * A 2xx reply that is not what the provider's format says it should be (empty, not JSON, not
+ * the reply's shape): the provider's failure, retried and counted against it as a 502 would be.
+ */
 export function unreadableReply(providerId: string): GatewayError {
   return new GatewayError(
     'upstream_error',
     `Provider "${providerId}" sent a reply Vidai could not read.`,
+    { upstreamStatus: 502 },
   );
+}
+
+/**
+ * A parsed 2xx body that is not the reply its format promises: the error object some servers
+ * send with a 200 (told redacted, with the 4xx it names), or else a reply Vidai could not read.
+ */
+export function notAReply(body: unknown, providerId: string): GatewayError {
+  const said = reportedUpstreamError(JSON.stringify(body), providerId, 'in its reply');
+  return said ?? unreadableReply(providerId);
 }
 
 /** Anthropic's error types and the HTTP statuses they go with. */
