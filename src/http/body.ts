@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { GatewayError } from '../errors/gateway-error';
+import { GatewayError, isParamName } from '../errors/gateway-error';
 import { isObject, stringAt, stringEnd, type JsonObject } from '../util/json';
 
 export interface JsonBody {
@@ -149,7 +149,7 @@ function parseJsonBody(raw: string): JsonBody {
   }
   if (fault?.kind === 'duplicate_key') {
     // The key is echoed only when it looks like a parameter name (it is the caller's text).
-    const named = /^[A-Za-z0-9_.-]{1,64}$/.test(fault.key);
+    const named = isParamName(fault.key);
     throw new GatewayError(
       'invalid_request',
       named

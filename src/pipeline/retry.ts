@@ -27,7 +27,8 @@ export function classifyFailure(err: unknown): FailureKind {
     return err.cause instanceof TransportError ? classifyFailure(err.cause) : 'final';
   }
   if (RETRYABLE_STATUS.has(status)) return 'retry';
-  if (status === 401 || status === 403 || status >= 500) return 'fallback';
+  // The provider refused Vidai's credential (a 401, or a 403 that is not about the request).
+  if (err.code === 'upstream_auth_failed' || status >= 500) return 'fallback';
   return 'final';
 }
 

@@ -1,9 +1,10 @@
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertMatchesSpec } from '../helpers/openapi';
 import { openaiError } from '../mocks/scripted-upstream';
 import { UPSTREAM_SECRET } from './config';
-import { openaiClient, type Harness } from './harness';
+import { anthropicClient, openaiClient, type Harness } from './harness';
 
 /** Bad input and failing upstreams: each gets OpenAI's error shape, the right status, and no secret. */
 export function errorsSuite(h: Harness): void {
@@ -351,6 +352,68 @@ export function errorsSuite(h: Harness): void {
       expect(result.status).toBe(400);
       expect(result.error.message).toContain("Invalid value for 'temperature'");
       expect(result.error.message).not.toContain('sk-proj-abcdefghijklmnop');
+    });
+
+    it('a model of the wrong kind is the provider’s 404 or 403, in the caller’s shape, and not the target’s fault', async () => {
+      const wide = openaiClient(h);
+      const calls = [
+        // An embeddings model asked for a chat completion, through the network and the built-in mock.
+        () =>
+          wide.chat.completions.create({
+            model: 'embed-test',
+            messages: [{ role: 'user', content: 'x' }],
+          }),
+        // A chat model asked for embeddings.
+        () => wide.embeddings.create({ model: 'gpt-test', input: 'x' }),
+        () => wide.embeddings.create({ model: 'demo', input: 'x' }),
+      ];
+      const expected = [
+        [OpenAI.NotFoundError, 404, 'model', /This is not a chat model/],
+        [OpenAI.PermissionDeniedError, 403, null, /not allowed to generate embeddings/],
+        [OpenAI.PermissionDeniedError, 403, null, /not allowed to generate embeddings/],
+      ] as const;
+      const requestIds: string[] = [];
+      for (const [i, call] of calls.entries()) {
+        const seen = h.upstreams.openai.requests.length;
+        const err = await call().catch((e: unknown) => e);
+        const [kind, status, param, message] = expected[i]!;
+        expect(err).toBeInstanceOf(kind);
+        const apiError = err as InstanceType<typeof OpenAI.APIError>;
+        expect(apiError).toMatchObject({
+          status,
+          param,
+          type: 'invalid_request_error',
+          code: 'upstream_invalid_request',
+        });
+        expect(apiError.message).toMatch(message);
+        // Never retried, never sent elsewhere.
+        expect(apiError.headers?.get('x-vidai-attempts')).toBe('1');
+        expect(h.upstreams.openai.requests.length - seen).toBe(i === 2 ? 0 : 1);
+        requestIds.push(apiError.headers?.get('x-request-id') ?? '');
+      }
+      // Through translation too, as Anthropic's error type for the status.
+      const viaAnthropic = await anthropicClient(h)
+        .messages.create({
+          model: 'embed-test',
+          max_tokens: 8,
+          messages: [{ role: 'user', content: 'x' }],
+        })
+        .catch((e: unknown) => e);
+      expect(viaAnthropic).toBeInstanceOf(Anthropic.NotFoundError);
+      expect((viaAnthropic as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+        type: 'error',
+        error: {
+          type: 'not_found_error',
+          message: expect.stringMatching(/This is not a chat model/),
+        },
+      });
+      // A failure of the target would be logged as one (and counted by its breaker): none is.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const failed = h
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('upstream_attempt_failed'));
+      for (const id of requestIds) expect(failed.filter((line) => line.includes(id))).toEqual([]);
     });
 
     it('upstream 401 becomes 502 and says nothing the upstream said about its key', async () => {
