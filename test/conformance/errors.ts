@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { assertMatchesSpec } from '../helpers/openapi';
 import { openaiError } from '../mocks/scripted-upstream';
 import { UPSTREAM_SECRET } from './config';
-import { anthropicClient, openaiClient, type Harness } from './harness';
+import { anthropicClient, lastBody, openaiClient, type Harness } from './harness';
 
 /** Bad input and failing upstreams: each gets OpenAI's error shape, the right status, and no secret. */
 export function errorsSuite(h: Harness): void {
@@ -296,6 +296,55 @@ export function errorsSuite(h: Harness): void {
       } as RequestInit);
       expect(res.status).toBe(413);
       expect(h.upstreams.openai.requests.length).toBe(seen);
+    });
+
+    it('reads gzip and deflate bodies, zlib-wrapped or raw, whole or in pieces', async () => {
+      const body = chat({ metadata: { format: 'compressed' } });
+      const packed = async (format: 'gzip' | 'deflate' | 'deflate-raw') =>
+        new Uint8Array(
+          await new Response(
+            new Blob([body]).stream().pipeThrough(new CompressionStream(format)),
+          ).arrayBuffer(),
+        );
+      const cases = [
+        ['gzip', await packed('gzip')],
+        ['deflate', await packed('deflate')],
+        ['deflate', await packed('deflate-raw')],
+        ['Deflate', await packed('deflate-raw')],
+      ] as const;
+      for (const [encoding, bytes] of cases) {
+        // Whole, and a byte at a time for the first bytes (the format is told by them).
+        const pieces = [bytes.subarray(0, 1), bytes.subarray(1, 2), bytes.subarray(2)];
+        for (const sent of [
+          bytes,
+          new ReadableStream<Uint8Array>({
+            pull: (controller) => {
+              const piece = pieces.shift();
+              if (piece === undefined) controller.close();
+              else controller.enqueue(piece);
+            },
+          }),
+        ]) {
+          const res = await h.fetch(`${h.baseURL}/chat/completions`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${key}`,
+              'content-type': 'application/json',
+              'content-encoding': encoding,
+            },
+            body: sent,
+            duplex: 'half',
+          } as RequestInit);
+          expect([encoding, bytes[0], res.status]).toEqual([encoding, bytes[0], 200]);
+          await res.text();
+          expect(lastBody(h.upstreams.openai)).toMatchObject({
+            metadata: { format: 'compressed' },
+          });
+        }
+      }
+      expect(
+        await post('/chat/completions', 'not deflate at all', { 'content-encoding': 'deflate' }),
+      ).toMatchObject({ status: 400, error: { code: 'invalid_request' } });
     });
 
     it('404 in OpenAI’s shape for an unknown path', async () => {
