@@ -120,3 +120,11 @@ export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   return new GatewayError('internal_error', 'The gateway hit an internal error.', { cause: err });
 }
+
+/**
+ * Whether text from outside (a caller's key, an upstream's `param`) may be shown as a `param`:
+ * it looks like a field name or path (`model`, `stream_options.include_usage`, `messages[0]`).
+ */
+export function isParamName(text: string): boolean {
+  return /^[A-Za-z0-9_.[\]-]{1,64}$/.test(text);
+}

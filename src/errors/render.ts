@@ -24,9 +24,21 @@ export function openaiErrorBody(err: GatewayError): OpenAIErrorBody {
   };
 }
 
+/** Anthropic's types for the 4xx statuses a provider's rejection keeps (upstream_invalid_request). */
+const anthropicTypeOfStatus: Record<number, string> = {
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+};
+
 // https://docs.anthropic.com/en/api/errors
 export function anthropicErrorBody(err: GatewayError): AnthropicErrorBody {
-  return { type: 'error', error: { type: errorCodes[err.code].anthropic, message: err.message } };
+  const kept =
+    err.code === 'upstream_invalid_request' ? anthropicTypeOfStatus[err.status] : undefined;
+  return {
+    type: 'error',
+    error: { type: kept ?? errorCodes[err.code].anthropic, message: err.message },
+  };
 }
 
 export function errorBody(format: InboundFormat, err: GatewayError): object {

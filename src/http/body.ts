@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
-import { GatewayError } from '../errors/gateway-error';
+import { GatewayError, isParamName } from '../errors/gateway-error';
+import { joinedBytes } from '../util/bytes';
 import { isObject, stringAt, stringEnd, type JsonObject } from '../util/json';
 
 export interface JsonBody {
@@ -70,6 +71,51 @@ async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Pro
   }
 }
 
+/**
+ * Whether two bytes open a zlib stream (RFC 1950): compression method 8, a window of at most
+ * 32 KiB, and a header check that makes them a multiple of 31. Raw deflate (RFC 1951) cannot
+ * start so in practice: its first block would be a stored one with padding bits set.
+ */
+function isZlibHeader(cmf: number, flg: number): boolean {
+  return (cmf & 0x0f) === 8 && cmf >> 4 <= 7 && ((cmf << 8) | flg) % 31 === 0;
+}
+
+/**
+ * A `deflate` body as the format it is in. HTTP's deflate is zlib-wrapped (RFC 9110 §8.4.1.2),
+ * but many clients send raw deflate; like common servers, Vidai reads both, told apart by the
+ * first two bytes (read ahead, then given back in front of the rest).
+ */
+async function deflateFormat(
+  body: ReadableStream<Uint8Array>,
+): Promise<{ format: 'deflate' | 'deflate-raw'; body: ReadableStream<Uint8Array> }> {
+  const reader = body.getReader();
+  const head: Uint8Array[] = [];
+  let size = 0;
+  while (size < 2) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    head.push(value);
+    size += value.byteLength;
+  }
+  const first = joinedBytes(head, size);
+  const zlib = size >= 2 && isZlibHeader(first[0] ?? 0, first[1] ?? 0);
+  let pending: Uint8Array | undefined = size > 0 ? first : undefined;
+  const replayed = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (pending !== undefined) {
+        controller.enqueue(pending);
+        pending = undefined;
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return { format: zlib ? 'deflate' : 'deflate-raw', body: replayed };
+}
+
 /** A gzip or deflate body, decompressed as it is read; `limit` bounds the decompressed size. */
 async function readCompressed(
   body: ReadableStream<Uint8Array> | null,
@@ -84,11 +130,13 @@ async function readCompressed(
   }
   if (body === null) return '';
   try {
-    const inflate = new DecompressionStream(encoding) as unknown as ReadableWritablePair<
+    const input =
+      encoding === 'gzip' ? { format: 'gzip' as const, body } : await deflateFormat(body);
+    const inflate = new DecompressionStream(input.format) as unknown as ReadableWritablePair<
       Uint8Array,
       Uint8Array
     >;
-    return await readLimited(body.pipeThrough(inflate), limit);
+    return await readLimited(input.body.pipeThrough(inflate), limit);
   } catch (err) {
     if (err instanceof GatewayError) throw err;
     throw new GatewayError('invalid_request', `The body is not valid ${encoding} data.`);
@@ -149,7 +197,7 @@ function parseJsonBody(raw: string): JsonBody {
   }
   if (fault?.kind === 'duplicate_key') {
     // The key is echoed only when it looks like a parameter name (it is the caller's text).
-    const named = /^[A-Za-z0-9_.-]{1,64}$/.test(fault.key);
+    const named = isParamName(fault.key);
     throw new GatewayError(
       'invalid_request',
       named
@@ -224,11 +272,18 @@ export function optionalArrays(json: JsonObject, fields: readonly string[]): voi
   }
 }
 
-export function optionalBoolean(json: JsonObject, field: string): boolean {
+/** `path` names the field in errors: the field itself, or where it sits (`stream_options.include_usage`). */
+export function optionalBoolean(json: JsonObject, field: string, path = field): boolean {
   const value = json[field];
   if (value === undefined || value === null) return false;
-  if (typeof value !== 'boolean') {
-    throw new GatewayError('invalid_request', `'${field}' must be a boolean.`, { param: field });
-  }
+  if (typeof value !== 'boolean') throw invalid(path, `'${path}' must be a boolean.`);
+  return value;
+}
+
+/** A field that, when present, must be a JSON object; undefined when absent or null. */
+export function optionalObject(json: JsonObject, field: string): JsonObject | undefined {
+  const value = json[field];
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw invalid(field, `'${field}' must be an object.`);
   return value;
 }

@@ -8,6 +8,7 @@ import {
   MAX_MODEL_NAME,
   optionalArrays,
   optionalBoolean,
+  optionalObject,
   optionalPositiveInts,
   requireNonEmptyArray,
   requireString,
@@ -51,11 +52,34 @@ export const openaiChat: InboundSpec = {
     requireNonEmptyArray(json, 'messages');
     optionalPositiveInts(json, ['max_tokens', 'max_completion_tokens', 'n']);
     optionalArrays(json, ['tools']);
-    return { model, stream: optionalBoolean(json, 'stream') };
+    const stream = optionalBoolean(json, 'stream');
+    checkStreamOptions(json, stream);
+    return { model, stream };
   },
   streamErrorEvent: openaiStreamError,
   forwardHeaders: [],
 };
+
+/**
+ * `stream_options` as OpenAI takes it (test/spec: ChatCompletionStreamOptions): an object of
+ * booleans, and only with `stream: true` (OpenAI answers 400 otherwise). Vidai reads
+ * `include_usage` to decide what the client sees, so a value it cannot read is refused, not
+ * ignored.
+ */
+function checkStreamOptions(json: JsonObject, stream: boolean): void {
+  const options = optionalObject(json, 'stream_options');
+  if (options === undefined) return;
+  for (const field of ['include_usage', 'include_obfuscation']) {
+    optionalBoolean(options, field, `stream_options.${field}`);
+  }
+  if (!stream) {
+    throw new GatewayError(
+      'invalid_request',
+      "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+      { param: 'stream_options' },
+    );
+  }
+}
 
 const isTokenId = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
 

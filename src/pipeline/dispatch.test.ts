@@ -240,6 +240,27 @@ describe('dispatch: retries and fallback', () => {
     expect(ends[0]?.outcome).toBe('error');
   });
 
+  it('neither falls back on nor counts against a target its provider’s answer for a model of the wrong kind', async () => {
+    const wrongKind = new Response(
+      JSON.stringify({
+        error: {
+          message: 'You are not allowed to generate embeddings from this model',
+          type: 'invalid_request_error',
+          param: null,
+          code: null,
+        },
+      }),
+      { status: 403, headers: { 'content-type': 'application/json' } },
+    );
+    const net = upstreams();
+    const health = new HealthRegistry(config);
+    net.script('a', wrongKind);
+    const err = await failure(run('pair', planFor().plan, net, health));
+    expect(net.hosts()).toEqual(['a']);
+    expect(err).toMatchObject({ status: 403, code: 'upstream_invalid_request' });
+    expect(health.get(testRoute(config, 'pair').targets[0]!).failures).toBe(0);
+  });
+
   it('falls back without retrying when a target refuses the gateway’s credential', async () => {
     const net = upstreams();
     net.script('a', status(401));

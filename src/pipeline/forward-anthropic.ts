@@ -1,19 +1,47 @@
 import type { RouteTarget } from '../config/compile';
 import { anthropicUsage } from '../providers/translators/openai-to-anthropic';
 import { sseHeaders } from '../sse/serialize';
-import { usageFromOpenAI } from '../usage/usage';
-import { isObject, patchedJson, type JsonObject } from '../util/json';
+import { usageFromOpenAI, type TokenUsage } from '../usage/usage';
+import { isJsonObjectText, isObject, patchedJson, type JsonObject } from '../util/json';
 import { passthroughStream } from './passthrough-stream';
 import type { ForwardPlan, ForwardResult } from './plan';
 import type { Transport } from './transport';
-import { MAYBE_ERROR, reportedUpstreamError, upstreamStreamError } from './upstream-errors';
+import {
+  MAYBE_ERROR,
+  reportedUpstreamError,
+  unreadableReply,
+  upstreamStreamError,
+} from './upstream-errors';
 import { send } from './forward-translated';
 
 const paths = { chat: '/messages', count_tokens: '/messages/count_tokens' } as const;
+const utf8 = new TextDecoder();
 
 /** Reads Anthropic's usage from a message or an event (`message_start`, `message_delta`). */
 function readUsage(into: JsonObject, value: unknown): void {
   if (isObject(value) && isObject(value.usage)) Object.assign(into, value.usage);
+}
+
+/**
+ * The usage of a whole message's text (parsed: accounting needs it). A body that is not JSON,
+ * or an error object sent with a 200 instead of a message (checked only when there is no
+ * usage, as in forward-openai.ts), is the provider's failure: thrown, so it is retried and
+ * recorded as an error, never passed on.
+ */
+function messageUsage(text: string, providerId: string): TokenUsage | undefined {
+  let reply: unknown;
+  try {
+    reply = JSON.parse(text);
+  } catch {
+    throw unreadableReply(providerId);
+  }
+  const usage: JsonObject = {};
+  readUsage(usage, reply);
+  if (!isObject(reply) || !isObject(reply.usage)) {
+    const error = reportedUpstreamError(text, providerId, 'in its reply');
+    if (error !== undefined) throw error;
+  }
+  return usageFromOpenAI(anthropicUsage(usage));
 }
 
 /**
@@ -38,14 +66,10 @@ export async function forwardAnthropic(
   const usage: JsonObject = {};
   if (!plan.stream || plan.op === 'count_tokens') {
     const bytes = await response.bytes();
-    if (plan.op === 'chat') {
-      try {
-        readUsage(usage, JSON.parse(new TextDecoder().decode(bytes)));
-        plan.onUsage(usageFromOpenAI(anthropicUsage(usage)));
-      } catch {
-        plan.onUsage(undefined);
-      }
-    }
+    const text = utf8.decode(bytes);
+    // Empty, HTML from a proxy, or cut: no client could read it (two characters checked).
+    if (!isJsonObjectText(text)) throw unreadableReply(target.provider.id);
+    if (plan.op === 'chat') plan.onUsage(messageUsage(text, target.provider.id));
     plan.onEnd({ outcome: 'complete' });
     return { firstByteAt, reply: { status: response.status, body: bytes, headers } };
   }

@@ -2,10 +2,15 @@ import type { RouteTarget } from '../config/compile';
 import { GatewayError } from '../errors/gateway-error';
 import { sseHeaders } from '../sse/serialize';
 import { usageFromOpenAIBody } from '../usage/usage';
-import { isObject, patchedJson, type JsonObject } from '../util/json';
+import { isJsonObjectText, isObject, patchedJson, type JsonObject } from '../util/json';
 import { openaiStream } from './openai-stream';
 import type { Transport } from './transport';
-import { reportedUpstreamError, upstreamHttpError, upstreamStreamError } from './upstream-errors';
+import {
+  reportedUpstreamError,
+  unreadableReply,
+  upstreamHttpError,
+  upstreamStreamError,
+} from './upstream-errors';
 import type { ForwardPlan, ForwardResult } from './plan';
 import { merged } from '../util/merged';
 
@@ -57,6 +62,8 @@ export async function forwardOpenAI(
   if (!plan.stream) {
     const bytes = await response.bytes();
     const text = utf8.decode(bytes);
+    // Empty, HTML from a proxy, or cut: no client could read it (two characters checked).
+    if (!isJsonObjectText(text)) throw unreadableReply(target.provider.id);
     const usage = usageFromOpenAIBody(text);
     // A reply with usage is a completion; only one without is checked for an error object
     // some servers send with a 200 (thrown: retried, recorded as an error, never passed on).

@@ -73,7 +73,7 @@ async function countTokens(
   else {
     const response = await send(transport, target, plan, counter.request(hub, target), false);
     firstByteAt = Date.now();
-    tokens = counter.read(await readJson(response, target));
+    tokens = counter.read(await readJson(response, target), target);
   }
   plan.onEnd({ outcome: 'complete' });
   return { firstByteAt, reply: jsonReply({ input_tokens: tokens }) };

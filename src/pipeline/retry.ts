@@ -1,6 +1,6 @@
 import type { RetryPolicy } from '../config/compile';
 import { GatewayError } from '../errors/gateway-error';
-import { StreamCutError } from './openai-stream';
+import { StreamCutError, UnreadableEventError } from './passthrough-stream';
 import { TransportError } from './transport';
 
 /**
@@ -18,7 +18,8 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504, 529]);
 
 export function classifyFailure(err: unknown): FailureKind {
   if (err instanceof TransportError) return err.failure === 'aborted' ? 'final' : 'retry';
-  if (err instanceof StreamCutError) return 'retry';
+  // A stream that is not what its format says (cut, not SSE, an event that is not JSON).
+  if (err instanceof StreamCutError || err instanceof UnreadableEventError) return 'retry';
   if (!(err instanceof GatewayError)) return 'final';
   const status = err.upstreamStatus;
   if (status === undefined) {
@@ -26,7 +27,8 @@ export function classifyFailure(err: unknown): FailureKind {
     return err.cause instanceof TransportError ? classifyFailure(err.cause) : 'final';
   }
   if (RETRYABLE_STATUS.has(status)) return 'retry';
-  if (status === 401 || status === 403 || status >= 500) return 'fallback';
+  // The provider refused Vidai's credential (a 401, or a 403 that is not about the request).
+  if (err.code === 'upstream_auth_failed' || status >= 500) return 'fallback';
   return 'final';
 }
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../errors/gateway-error';
 import { StreamCutError } from './passthrough-stream';
+import { classifyFailure } from './retry';
 import { readerSource, TransportError, type UpstreamResponse } from './transport';
 import {
   asGatewayError,
@@ -163,11 +164,32 @@ describe('upstreamHttpError', () => {
     expect(err.message).toBe('Provider "groq" is rate limiting requests');
   });
 
-  it.each([401, 403])(
-    'maps %i to upstream_auth_failed 502 without the upstream words',
-    async (status) => {
-      const said = 'Incorrect API key provided: sk-proj-****abcd. You can find your key at ...';
-      const err = await upstreamHttpError(upstream(status, openaiError(said)), 'openai');
+  it.each([
+    [
+      401,
+      openaiError('Incorrect API key provided: sk-proj-****abcd. You can find your key at ...'),
+    ],
+    [
+      403,
+      JSON.stringify({
+        error: {
+          message: 'Project `proj_abcd` does not have access to model `gpt-4o`',
+          type: 'invalid_request_error',
+          param: null,
+          code: 'model_not_found',
+        },
+      }),
+    ],
+    [
+      403,
+      '{"type":"error","error":{"type":"permission_error","message":"Incorrect key abcd lacks permission"}}',
+    ],
+    [403, '{"error":{"code":403,"message":"Incorrect API key abcd","status":"PERMISSION_DENIED"}}'],
+    [403, 'Forbidden abcd'],
+  ])(
+    'maps %i to upstream_auth_failed 502 without the upstream words (%s)',
+    async (status, said) => {
+      const err = await upstreamHttpError(upstream(status, said), 'openai');
       expect(err.code).toBe('upstream_auth_failed');
       expect(err.status).toBe(502);
       expect(err.upstreamStatus).toBe(status);
@@ -185,6 +207,33 @@ describe('upstreamHttpError', () => {
     expect(err.message).toBe(
       'Provider "openai" rejected the request: Invalid \'messages[0].content\': key [redacted] is not text',
     );
+  });
+
+  it('takes a 403 that is about the request (OpenAI’s, for a chat model’s embeddings) as a rejection, not a credential failure', async () => {
+    const said = openaiError('You are not allowed to generate embeddings from this model');
+    const err = await upstreamHttpError(upstream(403, said), 'openai');
+    expect(err).toMatchObject({
+      code: 'upstream_invalid_request',
+      status: 403,
+      upstreamStatus: 403,
+    });
+    expect(err.message).toBe(
+      'Provider "openai" rejected the request: You are not allowed to generate embeddings from this model',
+    );
+    expect(classifyFailure(err)).toBe('final');
+  });
+
+  it('passes on the upstream’s param when it names a field, and only then', async () => {
+    const body = (param: unknown) =>
+      JSON.stringify({
+        error: { message: 'no', type: 'invalid_request_error', param, code: null },
+      });
+    expect((await upstreamHttpError(upstream(404, body('model')), 'x')).param).toBe('model');
+    expect((await upstreamHttpError(upstream(400, body('messages[0].content')), 'x')).param).toBe(
+      'messages[0].content',
+    );
+    expect((await upstreamHttpError(upstream(400, body('a b <script>')), 'x')).param).toBeNull();
+    expect((await upstreamHttpError(upstream(400, body(7)), 'x')).param).toBeNull();
   });
 
   it('keeps other 4xx statuses such as 404 and 422', async () => {

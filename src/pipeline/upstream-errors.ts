@@ -1,4 +1,4 @@
-import { GatewayError } from '../errors/gateway-error';
+import { GatewayError, isParamName } from '../errors/gateway-error';
 import { isObject } from '../util/json';
 import { StreamCutError, UnreadableEventError } from './passthrough-stream';
 import { MAX_EVENT_CHARS, SseEventTooLargeError } from '../sse/parser';
@@ -31,20 +31,27 @@ export function redactSecrets(text: string): string {
   return out.length > MAX_MESSAGE ? `${out.slice(0, MAX_MESSAGE)}…` : out;
 }
 
-/** The human message inside an upstream error body (OpenAI, Anthropic and Gemini shapes). */
-function upstreamMessage(text: string): string | undefined {
+function parsedOrUndefined(text: string): unknown {
   try {
-    const body: unknown = JSON.parse(text);
-    const candidates = isObject(body)
-      ? [isObject(body.error) ? body.error.message : body.error, body.message]
-      : Array.isArray(body) && isObject(body[0]) && isObject(body[0].error)
-        ? [body[0].error.message]
-        : [];
-    const message = candidates.find((value) => typeof value === 'string' && value.length > 0);
-    return typeof message === 'string' ? message : undefined;
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
+}
+
+/** The human message inside an upstream error body (OpenAI, Anthropic and Gemini shapes). */
+function messageOf(body: unknown): string | undefined {
+  const candidates = isObject(body)
+    ? [isObject(body.error) ? body.error.message : body.error, body.message]
+    : Array.isArray(body) && isObject(body[0]) && isObject(body[0].error)
+      ? [body[0].error.message]
+      : [];
+  const message = candidates.find((value) => typeof value === 'string' && value.length > 0);
+  return typeof message === 'string' ? message : undefined;
+}
+
+function upstreamMessage(text: string): string | undefined {
+  return messageOf(parsedOrUndefined(text));
 }
 
 async function readErrorText(res: UpstreamResponse): Promise<string> {
@@ -79,8 +86,26 @@ export async function upstreamHttpError(
   res: UpstreamResponse,
   providerId: string,
 ): Promise<GatewayError> {
-  const text = await readErrorText(res);
-  return upstreamStatusError(res.status, upstreamMessage(text), providerId, retryAfterMs(res));
+  const body = parsedOrUndefined(await readErrorText(res));
+  const error = errorObject(Array.isArray(body) ? body[0] : body);
+  return upstreamStatusError(res.status, messageOf(body), providerId, retryAfterMs(res), error);
+}
+
+/**
+ * Whether a 403 is about the request, not Vidai's credential: OpenAI's `invalid_request_error`
+ * with no code, as its "You are not allowed to generate embeddings from this model" for a chat
+ * model on /v1/embeddings (the same request fails with any key, on any target). Every other
+ * 403 (Anthropic's permission_error, Gemini's PERMISSION_DENIED, OpenAI's `model_not_found`
+ * for a project without access) is the credential's reach: another target may serve.
+ */
+function refusesTheRequest(error: Record<string, unknown> | undefined): boolean {
+  return error?.type === 'invalid_request_error' && (error.code ?? null) === null;
+}
+
+/** The upstream's `param`, when it names a field (it is shown to the caller). */
+function paramOf(error: Record<string, unknown> | undefined): string | undefined {
+  const param = error?.param;
+  return typeof param === 'string' && isParamName(param) ? param : undefined;
 }
 
 /** An upstream's error status (and its explanation, if any) as the GatewayError callers see. */
@@ -89,6 +114,7 @@ function upstreamStatusError(
   detail: string | undefined,
   providerId: string,
   retryAfterMs?: number,
+  error?: Record<string, unknown>,
 ): GatewayError {
   const said = detail === undefined ? '' : `: ${redactSecrets(detail)}`;
   const upstream = { upstreamStatus: status, retryAfterMs };
@@ -103,7 +129,7 @@ function upstreamStatusError(
       merged(upstream, { headers }),
     );
   }
-  if (status === 401 || status === 403) {
+  if (status === 401 || (status === 403 && !refusesTheRequest(error))) {
     return new GatewayError(
       'upstream_auth_failed',
       `Provider "${providerId}" refused the gateway's credential.`,
@@ -125,7 +151,7 @@ function upstreamStatusError(
     return new GatewayError(
       'upstream_invalid_request',
       `Provider "${providerId}" rejected the request${said}`,
-      merged(upstream, { status }),
+      merged(upstream, { status, param: paramOf(error) }),
     );
   }
   return new GatewayError(
@@ -135,12 +161,25 @@ function upstreamStatusError(
   );
 }
 
-/** A 2xx reply that is not what the provider's format says it should be. */
+/**
+ * A 2xx reply that is not what the provider's format says it should be (empty, not JSON, not
+ * the reply's shape): the provider's failure, retried and counted against it as a 502 would be.
+ */
 export function unreadableReply(providerId: string): GatewayError {
   return new GatewayError(
     'upstream_error',
     `Provider "${providerId}" sent a reply Vidai could not read.`,
+    { upstreamStatus: 502 },
   );
+}
+
+/**
+ * A parsed 2xx body that is not the reply its format promises: the error object some servers
+ * send with a 200 (told redacted, with the 4xx it names), or else a reply Vidai could not read.
+ */
+export function notAReply(body: unknown, providerId: string): GatewayError {
+  const said = reportedUpstreamError(JSON.stringify(body), providerId, 'in its reply');
+  return said ?? unreadableReply(providerId);
 }
 
 /** Anthropic's error types and the HTTP statuses they go with. */
@@ -186,7 +225,7 @@ function reportedError(
 ): GatewayError {
   const status = error === undefined ? undefined : errorStatus(error);
   if (status !== undefined && ((status >= 400 && status < 500) || status === 529)) {
-    return upstreamStatusError(status, detail, providerId);
+    return upstreamStatusError(status, detail, providerId, undefined, error);
   }
   // A server error, or none named: say what happened, not "HTTP 500" (retries treat it as one).
   const said = detail === undefined ? '.' : `: ${redactSecrets(detail)}`;

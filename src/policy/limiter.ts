@@ -2,6 +2,7 @@ import { GatewayError } from '../errors/gateway-error';
 import {
   budgetPeriod,
   LEASE_TTL_MS,
+  WINDOW_MS,
   spendCounterId,
   type CounterClient,
   type Demand,
@@ -258,7 +259,12 @@ export class Limiter {
         found = true;
         limit = spec.limit;
         remaining = left;
-        resetMs = counter === undefined ? 0 : Math.max(0, counter.resetAt - now);
+        // The authority's reset counts a lease as spent at the last moment it could be (its
+        // grant + TTL + slack + the minute: up to 61.05 s), though `remaining` counts its
+        // unspent permits as free. Nothing spent by now is in the sliding minute past
+        // now + 60 s, so the limit is back to its initial state by then (OpenAI's "reset").
+        resetMs =
+          counter === undefined ? 0 : Math.min(WINDOW_MS, Math.max(0, counter.resetAt - now));
       }
       if (!found) continue;
       into[names.limit] = String(limit);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isObject, parseObjectAt, patchedJson } from './json';
+import { isJsonObjectText, isObject, parseObjectAt, patchedJson } from './json';
 
 describe('isObject', () => {
   it('is true only for plain non-null, non-array objects', () => {
@@ -12,6 +12,19 @@ describe('isObject', () => {
     expect(isObject(1)).toBe(false);
     expect(isObject(undefined)).toBe(false);
   });
+});
+
+describe('isJsonObjectText', () => {
+  it.each(['{}', ' \n{"a":1}\r\n', '{"a":"}"}'])('takes %j as an object’s text', (text) => {
+    expect(isJsonObjectText(text)).toBe(true);
+  });
+
+  it.each(['', '  \n', 'null', '[{}]', '<html>{}</html>', '{"id":"chatcmpl-1","obj', '}', '{'])(
+    'refuses %j, without parsing it',
+    (text) => {
+      expect(isJsonObjectText(text)).toBe(false);
+    },
+  );
 });
 
 describe('parseObjectAt', () => {

@@ -7,16 +7,33 @@ export function isObject(value: unknown): value is JsonObject {
 /** JSON's white space: space, tab, line feed, carriage return. */
 const isSpace = (ch: number) => ch === 32 || ch === 9 || ch === 10 || ch === 13;
 
+/** The first character of `text` that is not white space, as a char code; -1 if there is none. */
+function firstNonSpace(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (!isSpace(ch)) return ch;
+  }
+  return -1;
+}
+
 /**
  * Whether `text` can hold a JSON object: empty, or `{` first after white space. Lets a stream's
  * events be told from what no client could parse without parsing each one.
  */
 export function mayBeJsonObject(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (!isSpace(ch)) return ch === 123;
-  }
-  return true;
+  const first = firstNonSpace(text);
+  return first === -1 || first === 123;
+}
+
+/**
+ * Whether `text` is framed as a JSON object: `{` first and `}` last, white space aside. Tells a
+ * whole reply body from an empty, HTML or cut one at the cost of two characters, not a parse.
+ */
+export function isJsonObjectText(text: string): boolean {
+  if (firstNonSpace(text) !== 123) return false;
+  let last = text.length - 1;
+  while (last > 0 && isSpace(text.charCodeAt(last))) last--;
+  return text.charCodeAt(last) === 125;
 }
 
 /**

@@ -1,9 +1,10 @@
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertMatchesSpec } from '../helpers/openapi';
 import { openaiError } from '../mocks/scripted-upstream';
 import { UPSTREAM_SECRET } from './config';
-import { openaiClient, type Harness } from './harness';
+import { anthropicClient, lastBody, openaiClient, type Harness } from './harness';
 
 /** Bad input and failing upstreams: each gets OpenAI's error shape, the right status, and no secret. */
 export function errorsSuite(h: Harness): void {
@@ -183,6 +184,61 @@ export function errorsSuite(h: Harness): void {
       });
     });
 
+    it('400 naming the field for stream_options that is not an object of booleans, or comes without stream', async () => {
+      const seen = h.upstreams.openai.requests.length + h.upstreams.anthropic.requests.length;
+      const cases: [Record<string, unknown>, string][] = [
+        [{ stream: true, stream_options: 'x' }, 'stream_options'],
+        [{ stream: true, stream_options: [true] }, 'stream_options'],
+        [
+          { stream: true, stream_options: { include_usage: 'yes' } },
+          'stream_options.include_usage',
+        ],
+        [
+          { stream: true, stream_options: { include_obfuscation: 1 } },
+          'stream_options.include_obfuscation',
+        ],
+        [{ stream_options: { include_usage: true } }, 'stream_options'],
+        [{ stream: false, stream_options: {} }, 'stream_options'],
+        [{ model: 'claude-test', stream: true, stream_options: 'x' }, 'stream_options'],
+      ];
+      for (const [extra, param] of cases) {
+        const refused = await post('/chat/completions', chat(extra));
+        expect([extra, refused]).toMatchObject([
+          extra,
+          { status: 400, error: { code: 'invalid_request', type: 'invalid_request_error', param } },
+        ]);
+      }
+      const withoutStream = await post('/chat/completions', chat({ stream_options: {} }));
+      expect(withoutStream.error.message).toBe(
+        "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+      );
+      // As OpenAI's SDK raises it.
+      const err = await client.chat.completions
+        .create({
+          model: 'gpt-test',
+          messages: [{ role: 'user', content: 'x' }],
+          stream: false,
+          stream_options: { include_usage: true },
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('stream_options');
+      expect(h.upstreams.openai.requests.length + h.upstreams.anthropic.requests.length).toBe(seen);
+      // What OpenAI accepts still passes: null, or an object of booleans with a stream.
+      for (const extra of [
+        { stream_options: null },
+        { stream: true, stream_options: { include_usage: false, include_obfuscation: true } },
+      ]) {
+        const res = await h.fetch(`${h.baseURL}/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: chat(extra),
+        });
+        expect([extra, res.status]).toEqual([extra, 200]);
+        await res.text();
+      }
+    });
+
     it('the token estimate of the largest valid counts is a finite number, never NaN', async () => {
       const small = await h.createKey({ name: 'tpm-huge', models: ['gpt-test'], tpm: 1000 });
       const res = await h.fetch(`${h.baseURL}/chat/completions`, {
@@ -242,6 +298,55 @@ export function errorsSuite(h: Harness): void {
       expect(h.upstreams.openai.requests.length).toBe(seen);
     });
 
+    it('reads gzip and deflate bodies, zlib-wrapped or raw, whole or in pieces', async () => {
+      const body = chat({ metadata: { format: 'compressed' } });
+      const packed = async (format: 'gzip' | 'deflate' | 'deflate-raw') =>
+        new Uint8Array(
+          await new Response(
+            new Blob([body]).stream().pipeThrough(new CompressionStream(format)),
+          ).arrayBuffer(),
+        );
+      const cases = [
+        ['gzip', await packed('gzip')],
+        ['deflate', await packed('deflate')],
+        ['deflate', await packed('deflate-raw')],
+        ['Deflate', await packed('deflate-raw')],
+      ] as const;
+      for (const [encoding, bytes] of cases) {
+        // Whole, and a byte at a time for the first bytes (the format is told by them).
+        const pieces = [bytes.subarray(0, 1), bytes.subarray(1, 2), bytes.subarray(2)];
+        for (const sent of [
+          bytes,
+          new ReadableStream<Uint8Array>({
+            pull: (controller) => {
+              const piece = pieces.shift();
+              if (piece === undefined) controller.close();
+              else controller.enqueue(piece);
+            },
+          }),
+        ]) {
+          const res = await h.fetch(`${h.baseURL}/chat/completions`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${key}`,
+              'content-type': 'application/json',
+              'content-encoding': encoding,
+            },
+            body: sent,
+            duplex: 'half',
+          } as RequestInit);
+          expect([encoding, bytes[0], res.status]).toEqual([encoding, bytes[0], 200]);
+          await res.text();
+          expect(lastBody(h.upstreams.openai)).toMatchObject({
+            metadata: { format: 'compressed' },
+          });
+        }
+      }
+      expect(
+        await post('/chat/completions', 'not deflate at all', { 'content-encoding': 'deflate' }),
+      ).toMatchObject({ status: 400, error: { code: 'invalid_request' } });
+    });
+
     it('404 in OpenAI’s shape for an unknown path', async () => {
       const res = await h.fetch(`${h.url}/v2/whatever`);
       expect(res.status).toBe(404);
@@ -296,6 +401,68 @@ export function errorsSuite(h: Harness): void {
       expect(result.status).toBe(400);
       expect(result.error.message).toContain("Invalid value for 'temperature'");
       expect(result.error.message).not.toContain('sk-proj-abcdefghijklmnop');
+    });
+
+    it('a model of the wrong kind is the provider’s 404 or 403, in the caller’s shape, and not the target’s fault', async () => {
+      const wide = openaiClient(h);
+      const calls = [
+        // An embeddings model asked for a chat completion, through the network and the built-in mock.
+        () =>
+          wide.chat.completions.create({
+            model: 'embed-test',
+            messages: [{ role: 'user', content: 'x' }],
+          }),
+        // A chat model asked for embeddings.
+        () => wide.embeddings.create({ model: 'gpt-test', input: 'x' }),
+        () => wide.embeddings.create({ model: 'demo', input: 'x' }),
+      ];
+      const expected = [
+        [OpenAI.NotFoundError, 404, 'model', /This is not a chat model/],
+        [OpenAI.PermissionDeniedError, 403, null, /not allowed to generate embeddings/],
+        [OpenAI.PermissionDeniedError, 403, null, /not allowed to generate embeddings/],
+      ] as const;
+      const requestIds: string[] = [];
+      for (const [i, call] of calls.entries()) {
+        const seen = h.upstreams.openai.requests.length;
+        const err = await call().catch((e: unknown) => e);
+        const [kind, status, param, message] = expected[i]!;
+        expect(err).toBeInstanceOf(kind);
+        const apiError = err as InstanceType<typeof OpenAI.APIError>;
+        expect(apiError).toMatchObject({
+          status,
+          param,
+          type: 'invalid_request_error',
+          code: 'upstream_invalid_request',
+        });
+        expect(apiError.message).toMatch(message);
+        // Never retried, never sent elsewhere.
+        expect(apiError.headers?.get('x-vidai-attempts')).toBe('1');
+        expect(h.upstreams.openai.requests.length - seen).toBe(i === 2 ? 0 : 1);
+        requestIds.push(apiError.headers?.get('x-request-id') ?? '');
+      }
+      // Through translation too, as Anthropic's error type for the status.
+      const viaAnthropic = await anthropicClient(h)
+        .messages.create({
+          model: 'embed-test',
+          max_tokens: 8,
+          messages: [{ role: 'user', content: 'x' }],
+        })
+        .catch((e: unknown) => e);
+      expect(viaAnthropic).toBeInstanceOf(Anthropic.NotFoundError);
+      expect((viaAnthropic as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+        type: 'error',
+        error: {
+          type: 'not_found_error',
+          message: expect.stringMatching(/This is not a chat model/),
+        },
+      });
+      // A failure of the target would be logged as one (and counted by its breaker): none is.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const failed = h
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('upstream_attempt_failed'));
+      for (const id of requestIds) expect(failed.filter((line) => line.includes(id))).toEqual([]);
     });
 
     it('upstream 401 becomes 502 and says nothing the upstream said about its key', async () => {

@@ -12,6 +12,29 @@ import { streamFailureKit } from './stream-failure-kit';
 export function replyFailuresSuite(h: Harness): void {
   const { SECRET, sse, openaiChunk, record, call, events } = streamFailureKit(h);
 
+  /** Each chat route, passthrough and translated, with a model of no retries and its upstream. */
+  const chatRoutes = [
+    ['/chat/completions', 'oa-model', 'openai'],
+    ['/chat/completions', 'claude-test', 'anthropic'],
+    ['/chat/completions', 'gemini-test', 'gemini'],
+    ['/messages', 'claude-test', 'anthropic'],
+    ['/messages', 'oa-model', 'openai'],
+  ] as const;
+
+  /** The 502 upstream_error for a reply Vidai could not read, in the route's own shape. */
+  function expectUnreadable(path: string, text: string): void {
+    const error = JSON.parse(text) as unknown;
+    if (path.startsWith('/messages')) {
+      expect(error).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+    } else {
+      assertMatchesSpec('ErrorResponse', error);
+      expect(error).toMatchObject({
+        error: { code: 'upstream_error', type: 'server_error', param: null },
+      });
+    }
+    expect(text).toMatch(/could not read/);
+  }
+
   describe('a 200 reply that is not streamed and is an error object', () => {
     const bodies = {
       openai: `{"error":{"message":"boom ${SECRET}","type":"server_error","param":null,"code":null}}`,
@@ -39,6 +62,27 @@ export function replyFailuresSuite(h: Harness): void {
       }
     });
 
+    it('is the same from Anthropic and Gemini upstreams, passthrough and translated', async () => {
+      const cases = [
+        ['/messages', 'claude-test', 'anthropic'],
+        ['/chat/completions', 'claude-test', 'anthropic'],
+        ['/chat/completions', 'gemini-test', 'gemini'],
+        ['/messages', 'gemini-test', 'gemini'],
+      ] as const;
+      const said = {
+        anthropic: `{"type":"error","error":{"type":"api_error","message":"boom ${SECRET}"}}`,
+        gemini: `{"error":{"code":500,"message":"boom ${SECRET}","status":"INTERNAL"}}`,
+      };
+      for (const [path, model, upstream] of cases) {
+        h.upstreams[upstream].script({ status: 200, body: said[upstream] });
+        const { id, res, text } = await call(path, { model });
+        expect([path, model, res.status]).toEqual([path, model, 502]);
+        expect(text).not.toContain('SECRET');
+        expect(text).toMatch(/reported an error in its reply: boom/);
+        expect(await record(id)).toMatchObject({ status: 502, error_code: 'upstream_error' });
+      }
+    });
+
     it('is retried, and a 4xx it names is told as the provider’s rejection', async () => {
       h.upstreams.openai.script({ status: 200, body: bodies.openai });
       const retried = await call('/chat/completions', { model: 'gpt-test' });
@@ -63,28 +107,72 @@ export function replyFailuresSuite(h: Harness): void {
     });
   });
 
+  describe('a 2xx reply that is not streamed and is not a JSON object', () => {
+    const bodies = [
+      '',
+      ' \r\n',
+      '<html>oops</html>',
+      'null',
+      '{"id":"chatcmpl-1","object":"chat.comp',
+    ];
+    const requestIds: string[] = [];
+
+    it('is a 502 upstream_error recorded as such, on every route, passthrough and translated', async () => {
+      const cases = [
+        ...chatRoutes,
+        ['/embeddings', 'oa-model', 'openai'],
+        ['/messages/count_tokens', 'claude-test', 'anthropic'],
+        ['/messages/count_tokens', 'gemini-test', 'gemini'],
+      ] as const;
+      for (const [path, model, upstream] of cases) {
+        for (const [i, body] of bodies.entries()) {
+          h.upstreams[upstream].script({ status: i === 1 ? 201 : 200, body });
+          const { id, res, text } = await call(path, { model, input: 'hi' });
+          expect([path, model, body, res.status]).toEqual([path, model, body, 502]);
+          requestIds.push(
+            `${path} ${model} ${JSON.stringify(body)} ${res.headers.get('x-request-id')}`,
+          );
+          expectUnreadable(path, text);
+          expect(await record(id)).toMatchObject({ status: 502, error_code: 'upstream_error' });
+        }
+      }
+    });
+
+    it('counts against the target, and is retried like any upstream failure', async () => {
+      // Each failed attempt above was logged as the target's failure (its breaker hears it).
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const failed = h
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('upstream_attempt_failed'));
+      for (const requestId of requestIds) {
+        expect([
+          requestId,
+          failed.some((line) => line.includes(requestId.split(' ').at(-1)!)),
+        ]).toEqual([requestId, true]);
+      }
+      for (const path of ['/chat/completions', '/embeddings', '/messages'] as const) {
+        const seen = h.upstreams.openai.requests.length;
+        h.upstreams.openai.script({ status: 200, body: '' });
+        const model = path === '/embeddings' ? 'embed-test' : 'gpt-test';
+        const { res, text } = await call(path, { model, input: 'hi' });
+        expect([path, res.status]).toEqual([path, 200]);
+        expect(res.headers.get('x-vidai-attempts')).toBe('2');
+        expect(h.upstreams.openai.requests.length - seen).toBe(2);
+        expect(JSON.parse(text)).toBeTypeOf('object');
+      }
+    });
+  });
+
   describe('a 200 streaming reply that is not SSE', () => {
     const html: Fault = { status: 200, headers: sse, body: '<html>oops</html>' };
 
     it('is a 502 upstream_error on every route, passthrough and translated', async () => {
-      const cases = [
-        ['/chat/completions', 'oa-model', 'openai'],
-        ['/chat/completions', 'claude-test', 'anthropic'],
-        ['/chat/completions', 'gemini-test', 'gemini'],
-        ['/messages', 'claude-test', 'anthropic'],
-        ['/messages', 'oa-model', 'openai'],
-      ] as const;
-      for (const [path, model, upstream] of cases) {
+      for (const [path, model, upstream] of chatRoutes) {
         h.upstreams[upstream].script(html);
         const { id, res, text } = await call(path, { model, stream: true });
         expect([path, model, res.status]).toEqual([path, model, 502]);
-        const body = JSON.parse(text) as Record<string, unknown>;
-        if (path === '/messages') {
-          expect(body).toMatchObject({ type: 'error', error: { type: 'api_error' } });
-        } else {
-          expect(body).toMatchObject({ error: { code: 'upstream_error', type: 'server_error' } });
-        }
-        expect(text).toMatch(/could not read/);
+        expectUnreadable(path, text);
         expect(await record(id)).toMatchObject({ status: 502, error_code: 'upstream_error' });
       }
     });
@@ -105,6 +193,20 @@ export function replyFailuresSuite(h: Harness): void {
       expect(failed.some((line) => line.includes('"code":"upstream_error"'))).toBe(true);
       // A GatewayError code, never a class name.
       expect(h.output()).not.toMatch(/"code":"StreamCutError"|"code":"internal_error"/);
+    });
+
+    it('whose first event is not JSON is retried too, passthrough and translated', async () => {
+      for (const path of ['/chat/completions', '/messages'] as const) {
+        h.upstreams.openai.script({
+          status: 200,
+          headers: sse,
+          body: 'data: <html>oops</html>\n\n',
+        });
+        const { res, text } = await call(path, { model: 'gpt-test', stream: true });
+        expect([path, res.status]).toEqual([path, 200]);
+        expect(res.headers.get('x-vidai-attempts')).toBe('2');
+        expect(text).not.toMatch(/could not read/);
+      }
     });
   });
 

@@ -4,7 +4,8 @@ import { MOCK_REPLY } from '../../src/providers/mock/mock-openai';
 
 /**
  * What the shipped vidai.config.yaml serves with no provider key, seen through the Anthropic SDK:
- * the demo model, and for Claude a 404 that names the key to set. Checked on both runtimes
+ * the demo model, for Claude a 404 that names the key to set, and for the demo's embeddings
+ * model the 404 OpenAI gives a chat completion of one. Checked on both runtimes
  * (test/shipped-config.test.ts, worker/test/isolates.test.ts).
  */
 export async function servesShippedConfigOffline(client: Anthropic): Promise<void> {
@@ -21,4 +22,10 @@ export async function servesShippedConfigOffline(client: Anthropic): Promise<voi
     .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(Anthropic.NotFoundError);
   expect((err as Error).message).toContain('ANTHROPIC_API_KEY is not set');
+  // The demo's embeddings model is no chat model, as at OpenAI.
+  const notChat = await client.messages
+    .create({ model: 'demo-embedding', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] })
+    .catch((e: unknown) => e);
+  expect(notChat).toBeInstanceOf(Anthropic.NotFoundError);
+  expect((notChat as Error).message).toContain('This is not a chat model');
 }

@@ -42,7 +42,7 @@ export function streamFailureKit(h: Harness) {
 
   /** One call with a key of its own (so its record is found), as raw HTTP. */
   async function call(
-    path: '/chat/completions' | '/messages',
+    path: '/chat/completions' | '/embeddings' | '/messages' | '/messages/count_tokens',
     body: Record<string, unknown>,
     headers: Record<string, string> = {},
   ) {

@@ -356,7 +356,11 @@ describe('mock OpenAI embeddings', () => {
   });
 
   it('embeds equal inputs equally and honours dimensions', async () => {
-    const res = await post('/embeddings', { model: 'm', input: ['same', 'same'], dimensions: 8 });
+    const res = await post('/embeddings', {
+      model: 'embed-m',
+      input: ['same', 'same'],
+      dimensions: 8,
+    });
     const body = (await res.json()) as Json;
     expect(body.data[0]?.embedding).toHaveLength(8);
     expect(body.data[0]?.embedding).toEqual(body.data[1]?.embedding);
@@ -364,9 +368,9 @@ describe('mock OpenAI embeddings', () => {
 
   it('encodes base64 as little-endian float32 equal to the float output', async () => {
     const input = ['hello world', 'second input'];
-    const floats = (await (await post('/embeddings', { model: 'm', input })).json()) as Json;
+    const floats = (await (await post('/embeddings', { model: 'embed-m', input })).json()) as Json;
     const base64 = (await (
-      await post('/embeddings', { model: 'm', input, encoding_format: 'base64' })
+      await post('/embeddings', { model: 'embed-m', input, encoding_format: 'base64' })
     ).json()) as Json;
     expect(base64.data).toHaveLength(2);
     base64.data.forEach((d, i) => {
@@ -380,8 +384,35 @@ describe('mock OpenAI embeddings', () => {
     });
   });
 
+  it('refuses each kind of model on the other’s endpoint, with OpenAI’s errors', async () => {
+    const chat = await post('/chat/completions', {
+      model: 'demo-embedding-1',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(chat.status).toBe(404);
+    expect(await chat.json()).toEqual({
+      error: {
+        message:
+          'This is not a chat model and thus not supported in the v1/chat/completions endpoint. Did you mean to use v1/completions?',
+        type: 'invalid_request_error',
+        param: 'model',
+        code: null,
+      },
+    });
+    const embedding = await post('/embeddings', { model: 'demo-1', input: 'hi' });
+    expect(embedding.status).toBe(403);
+    expect(await embedding.json()).toEqual({
+      error: {
+        message: 'You are not allowed to generate embeddings from this model',
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      },
+    });
+  });
+
   it('rejects an empty input with 400', async () => {
-    const res = await post('/embeddings', { model: 'm', input: [] });
+    const res = await post('/embeddings', { model: 'embed-m', input: [] });
     expect(res.status).toBe(400);
     expect(((await res.json()) as Json).error.param).toBe('input');
   });

@@ -4,7 +4,8 @@ import { countTokens } from './tokens';
 
 /**
  * A small OpenAI-compatible server as a Web handler: chat completions (JSON and SSE, tool
- * calls, `stream_options.include_usage`), embeddings (float and base64) and the model list,
+ * calls, `stream_options.include_usage`), embeddings (float and base64, from models whose name
+ * says `embed`; OpenAI's errors for a model of the other kind) and the model list,
  * in OpenAI's documented wire format (https://platform.openai.com/docs/api-reference/chat).
  * It backs the built-in `demo` model and the test and bench upstreams. It is honest: the
  * text says it is canned, and the usage counts are true to its tokenizer.
@@ -216,7 +217,22 @@ function streamResponse(c: Completion, includeUsage: boolean, delayMs: number): 
   return new Response(body, { headers: { ...sseHeaders, 'x-request-id': randomId('req_') } });
 }
 
+/**
+ * Which models embed: as at OpenAI (text-embedding-3-small), their names say so. Each endpoint
+ * refuses the other kind as OpenAI does: a chat completion of an embeddings model is a 404, an
+ * embedding from a chat model a 403, both invalid_request_error.
+ */
+const isEmbeddingsModel = (model: string): boolean => /embed/i.test(model);
+
 function chatCompletions(body: Json, options: MockOptions): Response {
+  if (typeof body.model === 'string' && isEmbeddingsModel(body.model)) {
+    return errorResponse(
+      404,
+      'This is not a chat model and thus not supported in the v1/chat/completions endpoint. Did you mean to use v1/completions?',
+      'model',
+      null,
+    );
+  }
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length === 0) {
     return errorResponse(
@@ -292,6 +308,14 @@ function base64Floats(vector: Float32Array): string {
 }
 
 function embeddings(body: Json): Response {
+  if (typeof body.model === 'string' && !isEmbeddingsModel(body.model)) {
+    return errorResponse(
+      403,
+      'You are not allowed to generate embeddings from this model',
+      null,
+      null,
+    );
+  }
   const input = body.input;
   const inputs: string[] =
     typeof input === 'string'

@@ -1,6 +1,6 @@
 import type { RouteTarget } from '../../config/compile';
 import { StreamCutError } from '../../pipeline/openai-stream';
-import { unreadableReply, upstreamStreamError } from '../../pipeline/upstream-errors';
+import { notAReply, unreadableReply, upstreamStreamError } from '../../pipeline/upstream-errors';
 import type { SseEvent } from '../../sse/parser';
 import { readCounts } from '../../usage/usage';
 import { isObject, type JsonObject } from '../../util/json';
@@ -201,7 +201,7 @@ export function anthropicUsage(usage: unknown): ChatUsage | undefined {
 }
 
 function completion(body: unknown, target: RouteTarget): ChatCompletion {
-  if (!isObject(body) || !Array.isArray(body.content)) throw unreadableReply(target.provider.id);
+  if (!isObject(body) || !Array.isArray(body.content)) throw notAReply(body, target.provider.id);
   let text = '';
   let reasoning = '';
   let jsonTool = false;

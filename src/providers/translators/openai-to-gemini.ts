@@ -1,7 +1,6 @@
 import type { RouteTarget } from '../../config/compile';
-import { GatewayError } from '../../errors/gateway-error';
 import { StreamCutError } from '../../pipeline/openai-stream';
-import { unreadableReply, upstreamStreamError } from '../../pipeline/upstream-errors';
+import { notAReply, unreadableReply, upstreamStreamError } from '../../pipeline/upstream-errors';
 import type { SseEvent } from '../../sse/parser';
 import { readCounts } from '../../usage/usage';
 import { isObject, type JsonObject } from '../../util/json';
@@ -268,9 +267,9 @@ function blocked(body: JsonObject): boolean {
 }
 
 function completion(body: unknown, target: RouteTarget): ChatCompletion {
-  if (!isObject(body)) throw unreadableReply(target.provider.id);
+  if (!isObject(body)) throw notAReply(body, target.provider.id);
   const candidate = firstCandidate(body);
-  if (candidate === undefined && !blocked(body)) throw unreadableReply(target.provider.id);
+  if (candidate === undefined && !blocked(body)) throw notAReply(body, target.provider.id);
   let text = '';
   let reasoning = '';
   const calls: ChatToolCall[] = [];
@@ -371,12 +370,9 @@ export const openaiToGemini: UpstreamTranslator = {
         body: JSON.stringify({ generateContentRequest }),
       };
     },
-    read(body) {
+    read(body, target) {
       if (!isObject(body) || typeof body.totalTokens !== 'number')
-        throw new GatewayError(
-          'upstream_error',
-          'The provider sent a token count Vidai could not read.',
-        );
+        throw unreadableReply(target.provider.id);
       return body.totalTokens;
     },
   },

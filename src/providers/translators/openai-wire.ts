@@ -1,10 +1,6 @@
 import type { RouteTarget } from '../../config/compile';
 import { StreamCutError } from '../../pipeline/openai-stream';
-import {
-  reportedUpstreamError,
-  unreadableReply,
-  upstreamStreamError,
-} from '../../pipeline/upstream-errors';
+import { notAReply, unreadableReply, upstreamStreamError } from '../../pipeline/upstream-errors';
 import { formatSseEvent } from '../../sse/serialize';
 import { isObject, type JsonObject } from '../../util/json';
 import type { ChatChunk, ChatCompletion } from './hub';
@@ -67,11 +63,7 @@ export const openaiUpstream: UpstreamTranslator = {
     };
   },
   response(body, target) {
-    if (!isObject(body) || !Array.isArray(body.choices)) {
-      // An error object sent with a 200 is the provider's failure, told redacted.
-      const id = target.provider.id;
-      throw reportedUpstreamError(JSON.stringify(body), id, 'in its reply') ?? unreadableReply(id);
-    }
+    if (!isObject(body) || !Array.isArray(body.choices)) throw notAReply(body, target.provider.id);
     return body as unknown as ChatCompletion;
   },
   stream: (target) => new OpenAIDecoder(target),

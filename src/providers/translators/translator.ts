@@ -33,7 +33,7 @@ export interface UpstreamTranslator {
   /** The provider's token counter; without one, Vidai estimates. */
   countTokens?: {
     request(hub: JsonObject, target: RouteTarget): UpstreamCall;
-    read(body: unknown): number;
+    read(body: unknown, target: RouteTarget): number;
   };
 }
 
