@@ -1,6 +1,7 @@
 import { catalog, type CatalogRow, type ProviderKind } from '../providers/catalog';
 import { maxPrice, tablePrice, type Price } from '../usage/cost';
 import type { JsonObject } from '../util/json';
+import { holdsSecret } from '../util/redact';
 import type { GatewayConfigFile, strategies } from './schema';
 
 /**
@@ -101,6 +102,7 @@ function compileProvider(
   const headers: Record<string, string> = { ...row.headers };
   let unavailable: string | undefined;
   if (secret) {
+    holdsSecret(secret);
     if (row.auth.type === 'bearer') headers.authorization = `Bearer ${secret}`;
     else if (row.auth.type === 'header') headers[row.auth.name] = secret;
   } else if (row.credential === 'required') {

@@ -5,12 +5,14 @@ import { classifyFailure } from './retry';
 import { readerSource, TransportError, type UpstreamResponse } from './transport';
 import {
   asGatewayError,
-  redactSecrets,
   retryAfterSeconds,
   transportGatewayError,
   upstreamHttpError,
   upstreamStreamError,
 } from './upstream-errors';
+import { redactSecrets } from '../util/redact';
+import { compileConfig } from '../config/compile';
+import { parseConfig } from '../config/schema';
 
 /** An UpstreamResponse from a status, headers and a body (or a body read that fails). */
 function upstream(
@@ -134,6 +136,40 @@ describe('retryAfterSeconds', () => {
   it('is undefined without a header or with an unreadable one', () => {
     expect(retryAfterSeconds(headers({}))).toBeUndefined();
     expect(retryAfterSeconds(headers({ 'retry-after': 'later, maybe' }))).toBeUndefined();
+  });
+});
+
+describe('a credential Vidai holds, echoed by its upstream', () => {
+  // Short and plain, so no pattern would take it for a key (a self-hosted server's token).
+  const secret = 'hunter2-up';
+  compileConfig(
+    parseConfig({
+      providers: [
+        {
+          id: 'local',
+          kind: 'openai-compatible',
+          base_url: 'http://local.test/v1',
+          api_key_env: 'LOCAL_KEY',
+        },
+      ],
+      models: [{ name: 'm', provider: 'local' }],
+    }),
+    { LOCAL_KEY: secret },
+  );
+
+  it('is removed from a 4xx message relayed to the caller', async () => {
+    const err = await upstreamHttpError(
+      upstream(400, openaiError(`Bad request with key ${secret} (check it)`)),
+      'local',
+    );
+    expect(err.message).not.toContain(secret);
+    expect(err.message).toContain('Bad request with key [redacted] (check it)');
+  });
+
+  it('is removed from an error event in a stream', () => {
+    const err = upstreamStreamError(openaiError(`quota for key ${secret} exceeded`), 'local');
+    expect(err.message).not.toContain(secret);
+    expect(err.message).toContain('quota for key [redacted] exceeded');
   });
 });
 

@@ -4,6 +4,7 @@ import { StreamCutError, UnreadableEventError } from './passthrough-stream';
 import { MAX_EVENT_CHARS, SseEventTooLargeError } from '../sse/parser';
 import { TransportError, type UpstreamResponse } from './transport';
 import { merged } from '../util/merged';
+import { redactSecrets } from '../util/redact';
 
 /**
  * Upstream failures become GatewayErrors here, and only here. Upstream bodies are mapped, never
@@ -12,24 +13,6 @@ import { merged } from '../util/merged';
  * providers quote part of the key they were given.
  */
 const MAX_ERROR_BODY = 16 * 1024;
-const MAX_MESSAGE = 500;
-
-const secretPatterns = [
-  /\b(?:sk|pk|rk|vk|key|token|api[-_]?key)[-_][A-Za-z0-9_*.-]{6,}/gi,
-  /\bBearer\s+\S+/gi,
-  /\b[A-Za-z0-9_-]{32,}\b/g,
-  /([?&](?:key|api[-_]?key|token|sig)=)[^&\s"']+/gi,
-];
-
-export function redactSecrets(text: string): string {
-  let out = text;
-  for (const pattern of secretPatterns) {
-    out = out.replace(pattern, (match, prefix: unknown) =>
-      typeof prefix === 'string' && match.startsWith(prefix) ? `${prefix}[redacted]` : '[redacted]',
-    );
-  }
-  return out.length > MAX_MESSAGE ? `${out.slice(0, MAX_MESSAGE)}…` : out;
-}
 
 function parsedOrUndefined(text: string): unknown {
   try {
