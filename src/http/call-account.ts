@@ -8,17 +8,9 @@ import type { TokenEstimate } from '../usage/estimate';
 import type { KeyPolicy } from '../policy/snapshot';
 import { costOf } from '../usage/cost';
 import type { UsageRecord } from '../usage/record';
-import type { TokenUsage } from '../usage/usage';
+import { NO_TOKENS, type TokenUsage } from '../usage/usage';
 import { streamFailure } from './inbound';
 import { merged } from '../util/merged';
-
-const NO_USAGE: TokenUsage = {
-  inputTokens: 0,
-  outputTokens: 0,
-  cachedInputTokens: 0,
-  cacheWriteTokens: 0,
-  reasoningTokens: 0,
-};
 
 /**
  * One request's accounting: what it was admitted with, who served it and what it used. When the
@@ -73,7 +65,7 @@ export class CallAccount {
 
   /** The request failed before any reply began. */
   failed(error: GatewayError): void {
-    this.finish(NO_USAGE, 0, false, error.status, error.code);
+    this.finish(NO_TOKENS, 0, false, error.status, error.code);
   }
 
   private finishServed(): Promise<void> | undefined {
@@ -113,7 +105,7 @@ export class CallAccount {
     const output = this.streamed
       ? Math.min(this.meter.events, this.tokens.output)
       : this.tokens.output;
-    return merged(NO_USAGE, { inputTokens: this.tokens.input, outputTokens: output });
+    return merged(NO_TOKENS, { inputTokens: this.tokens.input, outputTokens: output });
   }
 
   private finish(

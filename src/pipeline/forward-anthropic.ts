@@ -1,7 +1,7 @@
 import type { RouteTarget } from '../config/compile';
 import { anthropicUsage } from '../providers/translators/openai-to-anthropic';
 import { sseHeaders } from '../sse/serialize';
-import { usageFromOpenAI, type TokenUsage } from '../usage/usage';
+import { NO_TOKENS, usageFromOpenAI, type TokenUsage } from '../usage/usage';
 import { isJsonObjectText, isObject, patchedJson, type JsonObject } from '../util/json';
 import { passthroughStream } from './passthrough-stream';
 import type { ForwardPlan, ForwardResult } from './plan';
@@ -69,7 +69,8 @@ export async function forwardAnthropic(
     const text = utf8.decode(bytes);
     // Empty, HTML from a proxy, or cut: no client could read it (two characters checked).
     if (!isJsonObjectText(text)) throw unreadableReply(target.provider.id);
-    if (plan.op === 'chat') plan.onUsage(messageUsage(text, target.provider.id));
+    // Counting tokens is free at Anthropic: no tokens used, nothing charged.
+    plan.onUsage(plan.op === 'chat' ? messageUsage(text, target.provider.id) : NO_TOKENS);
     plan.onEnd({ outcome: 'complete' });
     return { firstByteAt, reply: { status: response.status, body: bytes, headers } };
   }

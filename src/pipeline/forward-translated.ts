@@ -7,7 +7,7 @@ import type {
   UpstreamTranslator,
 } from '../providers/translators/translator';
 import { sseHeaders } from '../sse/serialize';
-import { usageFromOpenAI } from '../usage/usage';
+import { NO_TOKENS, usageFromOpenAI } from '../usage/usage';
 import type { UpstreamAdapter } from './dispatch';
 import { jsonReply, type ForwardPlan, type ForwardResult } from './plan';
 import { translatedStream } from './translated-stream';
@@ -75,6 +75,8 @@ async function countTokens(
     firstByteAt = Date.now();
     tokens = counter.read(await readJson(response, target), target);
   }
+  // Counting tokens is free (as at Anthropic): no tokens used, nothing charged.
+  plan.onUsage(NO_TOKENS);
   plan.onEnd({ outcome: 'complete' });
   return { firstByteAt, reply: jsonReply({ input_tokens: tokens }) };
 }

@@ -112,6 +112,12 @@ export class Limiter {
     for (const spec of specs) {
       const counter = this.counterFor(spec, at);
       const need = needOf(spec, estimate);
+      // No tokens to reserve (a token count): no lease is needed, and none could be found (one
+      // of 0 permits is spent out at once). A budget still refuses a free request once spent.
+      if (need === 0 && spec.dimension === 'tokens') {
+        picks.push({ counter, lease: undefined });
+        continue;
+      }
       const lease = counter.find(need, now, this.returns);
       if (lease !== undefined) picks.push({ counter, lease });
       else {
@@ -144,14 +150,15 @@ export class Limiter {
     const reservations: Reservation[] = [];
     let prefetch: LocalCounter[] | undefined;
     picks.forEach(({ counter, lease }, i) => {
+      if (lease === undefined) return;
       const spec = specs[i]!;
       const need = needOf(spec, estimate);
-      counter.spend(lease!, need, now);
+      counter.spend(lease, need, now);
       if (spec.dimension !== 'requests') {
         reservations.push({
           counter: counter.id,
           dimension: spec.dimension,
-          lease: lease!.id,
+          lease: lease.id,
           amount: need,
         });
       }

@@ -46,6 +46,8 @@ export function estimateTokens(
   raw: string,
   defaultMaxTokens: number,
 ): TokenEstimate {
+  // A token count uses no tokens: nothing is reserved against a token limit or a budget.
+  if (op === 'count_tokens') return { input: 0, output: 0 };
   let mediaChars = 0;
   let mediaParts = 0;
   if (op === 'chat' && Array.isArray(body.messages)) {

@@ -13,6 +13,15 @@ export interface TokenUsage {
   reasoningTokens: number;
 }
 
+/** No tokens used: a request refused before any model call, or a token count (it is free). */
+export const NO_TOKENS: TokenUsage = {
+  inputTokens: 0,
+  outputTokens: 0,
+  cachedInputTokens: 0,
+  cacheWriteTokens: 0,
+  reasoningTokens: 0,
+};
+
 /**
  * Token counts as a provider reported them, or undefined if any is not a count (negative, not
  * a number): usage that cannot be trusted is treated as missing, so the record is an estimate

@@ -4,7 +4,7 @@ import { MOCK_REPLY } from '../../src/providers/mock/mock-openai';
 import { splitTokens } from '../../src/providers/mock/tokens';
 import { assertMatchesSpec } from '../helpers/openapi';
 import { OUTPUT_USD_PER_TOKEN } from './config';
-import { openaiClient, usageRows, type Harness } from './harness';
+import { anthropicClient, openaiClient, usageRows, type Harness } from './harness';
 
 /**
  * Rate limits, token limits and budgets through the official OpenAI SDK and raw HTTP: on Node
@@ -101,6 +101,37 @@ export function limitsSuite(h: Harness): void {
       const after = await chat(key, body);
       expect(after.status).toBe(200);
       await after.text();
+    });
+  });
+
+  describe('a token count', () => {
+    it('is free, as at Anthropic: nothing reserved against tokens per minute, nothing charged', async () => {
+      // The prompt alone is estimated at more than the whole limit: were it reserved, even the
+      // first count would be refused.
+      const { id, key } = await h.createKey({ name: 'counting', models: ['*'], tpm: 50 });
+      const client = anthropicClient(h, key);
+      const content = 'How many tokens is this sentence, once it is counted? '.repeat(8);
+      for (let i = 0; i < 5; i++) {
+        const count = await client.messages.countTokens({
+          model: 'claude-test',
+          messages: [{ role: 'user', content }],
+        });
+        expect(count.input_tokens).toBeGreaterThan(50);
+      }
+      await usageRows(h, 5, 'key_id = ?', id);
+      const rows = await h.query(
+        'select status, input_tokens, output_tokens, cost_usd, usage_estimated from usage_records where key_id = ?',
+        id,
+      );
+      expect(rows).toEqual(
+        Array(5).fill({
+          status: 200,
+          input_tokens: 0,
+          output_tokens: 0,
+          cost_usd: 0,
+          usage_estimated: 0,
+        }),
+      );
     });
   });
 
