@@ -13,7 +13,7 @@ import { unpackUsage } from './usage-wire';
 /**
  * How long a usage record waits before it is written (the most a hard kill of the node can
  * lose). Short, so that each transaction is short: the primary shares a core with a worker, and
- * a write of 100 ms of records under load (2–4 ms at 1,500 req/s) held that worker's requests
+ * a write of 100 ms of records under load (1–4 ms at 1,500 req/s) held that worker's requests
  * back for as long, each time.
  */
 export const USAGE_FLUSH_MS = 10;

@@ -6,7 +6,11 @@ import { openaiError } from '../mocks/scripted-upstream';
 import { UPSTREAM_SECRET } from './config';
 import { anthropicClient, lastBody, openaiClient, type Harness } from './harness';
 
-/** Bad input and failing upstreams: each gets OpenAI's error shape, the right status, and no secret. */
+/**
+ * Bad input and failing upstreams: each gets OpenAI's error shape, the right status, and no secret.
+ * One file over 400 lines on purpose: its last test reads the log that every request of the
+ * suite wrote, so the cases and their shared key, prompt and helpers stay together.
+ */
 export function errorsSuite(h: Harness): void {
   let key: string;
   let client: OpenAI;
