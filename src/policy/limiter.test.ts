@@ -134,6 +134,9 @@ describe('budgets', () => {
     const refused = await t.refusal({ tokens: 1, cost: 0.2 });
     expect(refused?.code).toBe('insufficient_quota');
     expect(refused?.message).toContain('$1 per day');
+    // What the refused request may cost, and what to change.
+    expect(refused?.message).toContain('It may cost up to $0.2');
+    expect(refused?.message).toContain('A smaller max_tokens may fit.');
     // Retry-After: until the day (UTC) is over, 12 hours after the test's noon.
     expect(Number(refused?.headers['retry-after'])).toBeGreaterThan(11 * 3600);
     t.finish(first, { tokens: 1, cost: 0.05 });

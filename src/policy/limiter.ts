@@ -362,9 +362,15 @@ export function limitError(
   const headers = retryHeaders(retryMs);
   const later = retryMs === null ? '' : ` Please try again in ${formatDuration(retryMs)}.`;
   if (spec.dimension === 'spend') {
+    // What was reserved is the worst case, so say what it is made of: often max_tokens was not
+    // set, and the gateway's default reservation is what does not fit.
+    const cost =
+      need > 0
+        ? ` It may cost up to $${Number(need.toPrecision(3))}: the prompt as estimated plus max_tokens (or the gateway's default when max_tokens is unset), at the model's dearest price. A smaller max_tokens may fit.`
+        : '';
     return new GatewayError(
       'insufficient_quota',
-      `You exceeded your current quota: what is left of the budget of $${spec.limit} ${periodWords[spec.period ?? 'lifetime']} for ${whose} cannot cover this request.`,
+      `You exceeded your current quota: what is left of the budget of $${spec.limit} ${periodWords[spec.period ?? 'lifetime']} for ${whose} cannot cover this request.${cost}`,
       { headers },
     );
   }
